@@ -1,0 +1,37 @@
+# Two commands matter: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := demo-output
+
+.PHONY: setup demo test bench bench-quick clean
+
+setup: $(STAMP)
+
+# Re-install whenever the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/python -m faceswap_nb.demo_media $(DEMO_DIR)
+	$(BIN)/faceswap-nb swap $(DEMO_DIR)/target.mp4 $(DEMO_DIR)/face.jpg -o $(DEMO_DIR)/swapped.mp4
+	@echo "result: $(DEMO_DIR)/swapped.mp4"
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Benchmarks judge quality with dlib, which only the eval extra installs.
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[eval]'
+	$(BIN)/python -m benchmarks
+
+bench-quick: setup
+	$(BIN)/python -m pip install --quiet -e '.[eval]'
+	$(BIN)/python -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) bench-output .pytest_cache

@@ -1,0 +1,33 @@
+"""faceswap_nb: submit, watch and analyse video face-swap jobs from Jupyter.
+
+The local engine (``faceswap_nb.engine``, extra ``[engine]``) replaces the face in a
+video on the CPU; its outputs are always marked as synthetic.
+"""
+
+from __future__ import annotations
+
+from faceswap_nb._errors import (
+    EngineError,
+    FaceswapError,
+    InputTooLarge,
+    InvalidImage,
+    InvalidVideo,
+    ModelFilesMissing,
+    NoFaceInSource,
+    NoFaceInVideo,
+    OutputNotWritable,
+)
+from faceswap_nb._version import __version__
+
+__all__ = [
+    "EngineError",
+    "FaceswapError",
+    "InputTooLarge",
+    "InvalidImage",
+    "InvalidVideo",
+    "ModelFilesMissing",
+    "NoFaceInSource",
+    "NoFaceInVideo",
+    "OutputNotWritable",
+    "__version__",
+]

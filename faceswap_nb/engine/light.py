@@ -1,0 +1,63 @@
+"""Lighting: give the warped source face the target's shading and skin tone.
+
+The face is split into a low-frequency part (shading, skin tone, the colour of the
+light) and the detail above it (identity: skin texture, brows, creases). The result is
+the source's detail on the target's low frequencies, in CIELAB, with a blur about a
+tenth of the face wide: the scene's light falls on the new face, the photo's does not.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from faceswap_nb.engine.types import Image
+
+_DOWNSAMPLE = 4
+
+
+def masked_blur(lab: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    """Gaussian blur that only averages pixels where ``weight`` > 0 (normalised convolution).
+
+    Work happens at a quarter of the resolution: only low frequencies survive the blur,
+    so nothing is lost and the cost drops sixteenfold.
+    """
+    height, width = weight.shape
+    small = (max(1, width // _DOWNSAMPLE), max(1, height // _DOWNSAMPLE))
+    w_small = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
+    lab_small = cv2.resize(lab * weight[..., None], small, interpolation=cv2.INTER_AREA)
+    s = max(sigma / _DOWNSAMPLE, 0.5)
+    num = cv2.GaussianBlur(lab_small, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+    den = cv2.GaussianBlur(w_small, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+    mean = num / np.maximum(den, 1e-4)[..., None]
+    return cv2.resize(mean, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def to_lab(image: Image) -> NDArray[np.float32]:
+    """BGR uint8 → float CIELAB (L 0–100)."""
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB)
+
+
+def to_bgr(lab: NDArray[np.float32]) -> Image:
+    """Float CIELAB → BGR uint8."""
+    bgr = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+    return np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def transfer_lighting(
+    warped: Image, target: Image, weight: NDArray[np.float32], face_width: float,
+    *, scale: float = 0.1,
+) -> Image:
+    """``warped`` with its low frequencies replaced by ``target``'s, inside ``weight``.
+
+    Args:
+        warped: the source face already warped onto the target mesh.
+        target: the same window of the target frame.
+        weight: where both images show face skin (1) and where not (0).
+        face_width: in pixels; the blur's sigma is ``scale × face_width``.
+    """
+    sigma = scale * face_width
+    source_lab, target_lab = to_lab(warped), to_lab(target)
+    shift = masked_blur(target_lab, weight, sigma) - masked_blur(source_lab, weight, sigma)
+    return to_bgr(source_lab + shift)

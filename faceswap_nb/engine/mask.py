@@ -1,0 +1,48 @@
+"""Masks: where the new face is drawn, and how softly its edges fade into the frame.
+
+The outline fades over a band inside the face (a fraction of its width) so the jaw,
+hairline and temples of the target stay untouched; the eye and mouth holes keep a
+narrow fade so lids and lips stay crisp.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from faceswap_nb.engine.types import Mask
+
+
+def fill_holes(covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """The face's outer silhouette: ``covered`` with the eye and mouth holes filled."""
+    contours, _ = cv2.findContours(covered.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    silhouette = np.zeros(covered.shape, np.uint8)
+    cv2.drawContours(silhouette, contours, -1, 1, thickness=cv2.FILLED)
+    return silhouette
+
+
+def blend_weights(
+    covered: NDArray[np.bool_], face_width: float, *, inset: float = 0.04, fade: float = 0.08,
+    hole_fade: float = 1.5,
+) -> Mask:
+    """Per-pixel weight of the new face: 0 outside, 1 well inside, smooth in between.
+
+    Args:
+        covered: pixels the warped mesh reaches.
+        face_width: in pixels; ``inset`` and ``fade`` are fractions of it.
+        hole_fade: blur (pixels) at the eye and mouth holes.
+    """
+    silhouette = fill_holes(covered)
+    inside = cv2.distanceTransform(silhouette, cv2.DIST_L2, 3)
+    start = inset * face_width
+    outer = np.clip((inside - start) / max(fade * face_width, 1.0), 0.0, 1.0)
+    outer = outer * outer * (3.0 - 2.0 * outer)  # smoothstep: no visible edge of the ramp
+    holes = cv2.GaussianBlur(covered.astype(np.float32), (0, 0), hole_fade)
+    return (outer * holes).astype(np.float32)
+
+
+def skin_weights(covered: NDArray[np.bool_], occluded: Mask | None = None) -> Mask:
+    """Where the lighting statistics may be taken: mesh-covered, not occluded."""
+    weight = covered.astype(np.float32)
+    return weight if occluded is None else weight * (1.0 - occluded)

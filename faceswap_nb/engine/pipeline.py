@@ -1,0 +1,218 @@
+"""The face-swap pipeline: two streaming passes over the target video.
+
+Pass 1 (analyse): decode → detect/track → 468-point mesh, for every face of every frame.
+Then the tracks are linked into people, the face(s) to replace are chosen, and their
+landmarks are smoothed over time with a zero-phase filter.
+Pass 2 (render): decode → warp → light → mask → blend → encode, frame by frame.
+
+Only landmarks (a few KB a frame) outlive a frame, so memory stays flat in clip length.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceswap_nb._errors import NoFaceInSource, NoFaceInVideo
+from faceswap_nb._version import __version__
+from faceswap_nb.engine import decode, encode
+from faceswap_nb.engine.blend import alpha_blend
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.light import transfer_lighting
+from faceswap_nb.engine.mask import blend_weights, skin_weights
+from faceswap_nb.engine.models import mesh_triangles
+from faceswap_nb.engine.track import FaceTracker, by_frame, select, smooth
+from faceswap_nb.engine.types import FaceObservation, Image, Points, SwapReport
+from faceswap_nb.engine.warp import Region, warp_face
+
+Progress = Callable[[float], None]
+FACE_CHOICES = ("largest", "all")
+_ANALYSIS_SHARE = 0.35  # of the progress bar: pass 1 is cheaper than pass 2
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    """Knobs of the pipeline; the defaults are what the benchmarks were tuned with."""
+
+    advanced: bool = False
+    faces: str = "largest"
+    detect_every: int = 10
+    smoothing_frames: float = 1.0
+    light_scale: float = 0.1
+    limits: decode.Limits = decode.Limits()
+
+
+@dataclass(frozen=True)
+class SourceFace:
+    """The source photo cropped around its largest face, and that face's mesh."""
+
+    image: Image
+    points: Points
+
+    @classmethod
+    def from_image(cls, image: Image, *, max_face: int = 480) -> SourceFace:
+        """Find the photo's largest face and crop it (downscaled so warps stay cheap).
+
+        Raises:
+            NoFaceInSource: the detector or the mesh finds no face.
+        """
+        detections = FaceDetector()(image)
+        mesh = FaceMesh()
+        found = mesh(image, roi_from_detection(detections[0])) if detections else None
+        for _ in range(2):
+            found = (mesh(image, roi_from_landmarks(found[0])) or found) if found else None
+        if found is None:
+            raise NoFaceInSource(
+                "no face found in the source photo; use a photo where one face is clearly "
+                "visible, frontal or three-quarter, at least ~80 px wide"
+            )
+        points = found[0]
+        region = Region.around(points, image.shape, margin=0.15 * float(np.ptp(points[:, 0])))
+        assert region is not None
+        scale = min(1.0, max_face / max(region.size))
+        crop = region.of(image)
+        if scale < 1.0:
+            import cv2
+
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        offset = np.array([region.x0, region.y0], np.float32)
+        return cls(np.ascontiguousarray(crop), ((points - offset) * scale).astype(np.float32))
+
+
+class _Timings(dict[str, float]):
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - start
+
+
+def face_width(points: Points) -> float:
+    """A roll-invariant face size in pixels (geometric mean of the mesh box sides)."""
+    return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
+
+
+def render_face(
+    frame: Image, face: FaceObservation, source: SourceFace, config: SwapConfig,
+    timings: _Timings,
+) -> bool:
+    """Replace one face in ``frame`` in place; False when it is off-frame."""
+    region = Region.around(face.landmarks, frame.shape, margin=2.0)
+    if region is None:
+        return False
+    width = face_width(face.landmarks)
+    target = region.of(frame)
+    with timings.stage("warp"):
+        warped, covered = warp_face(
+            source.image, source.points, face.landmarks, face.depth, mesh_triangles(), region
+        )
+    with timings.stage("light"):
+        lit = transfer_lighting(warped, target, skin_weights(covered), width, scale=config.light_scale)
+    with timings.stage("mask"):
+        weight = blend_weights(covered, width)
+    with timings.stage("blend"):
+        target[:] = alpha_blend(lit, target, weight)
+    return True
+
+
+def _analyse(
+    video: Path, config: SwapConfig, frames: int, progress: Progress, timings: _Timings
+) -> tuple[dict[int, list[FaceObservation]], int]:
+    tracker = FaceTracker(detect_every=config.detect_every)
+    count = 0
+    frame_iter = decode.read_frames(video, config.limits)
+    while True:
+        with timings.stage("decode"):
+            frame = next(frame_iter, None)
+        if frame is None:
+            break
+        with timings.stage("track"):
+            tracker.update(frame.index, frame.image)
+        count += 1
+        progress(_ANALYSIS_SHARE * min(count / max(frames, 1), 1.0))
+    chosen = select(tracker.tracks, config.faces)
+    for track in chosen:
+        smooth(track, config.smoothing_frames)
+    return by_frame(chosen), count
+
+
+def _render(
+    video: Path, writer: encode.VideoWriter, faces_by_frame: dict[int, list[FaceObservation]],
+    source: SourceFace, config: SwapConfig, progress: Progress, timings: _Timings, analysed: int,
+) -> SwapReport:
+    report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
+    frame_iter = decode.read_frames(video, config.limits)
+    while True:
+        with timings.stage("decode"):
+            frame = next(frame_iter, None)
+        if frame is None:
+            return report
+        swapped = [
+            render_face(frame.image, face, source, config, timings)
+            for face in faces_by_frame.get(frame.index, [])
+        ]
+        report.frames += 1
+        report.frames_swapped += any(swapped)
+        with timings.stage("encode"):
+            writer.write(frame)
+        done = min(report.frames / max(analysed, 1), 1.0)
+        progress(_ANALYSIS_SHARE + (1 - _ANALYSIS_SHARE) * done)
+
+
+def swap_video(
+    video: str | os.PathLike[str],
+    face: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    advanced: bool = False,
+    faces: str = "largest",
+    progress: Progress | None = None,
+    config: SwapConfig | None = None,
+) -> SwapReport:
+    """Replace the face in ``video`` with the largest face of the photo ``face``.
+
+    Args:
+        video: target video file (any container/codec FFmpeg reads).
+        face: source photo.
+        out: where the MP4 goes; written atomically, nothing is left on failure.
+        advanced: keep hands, hair and objects in front of the face (occlusion-aware).
+        faces: ``"largest"`` (the most prominent person of the clip) or ``"all"``.
+        progress: called with the fraction done, 0.0 → 1.0.
+
+    Raises:
+        InvalidVideo, InvalidImage, NoFaceInSource, NoFaceInVideo, InputTooLarge,
+        OutputNotWritable: each with a message that says what to fix.
+    """
+    if faces not in FACE_CHOICES:
+        raise ValueError(f"faces must be one of {FACE_CHOICES}, not {faces!r}")
+    config = config or SwapConfig(advanced=advanced, faces=faces)
+    progress = progress or (lambda fraction: None)
+    video, out = Path(video), Path(out)
+    timings = _Timings()
+    info = decode.probe(video, config.limits)
+    source = SourceFace.from_image(decode.read_image(Path(face), config.limits))
+    metadata = encode.synthetic_metadata(__version__)
+    # Opening the writer first reports an unwritable output before the long analysis;
+    # any failure inside the block deletes its temporary file.
+    with encode.VideoWriter(out, info, audio_source=video, metadata=metadata) as writer:
+        faces_by_frame, analysed = _analyse(video, config, info.frame_count, progress, timings)
+        if not faces_by_frame:
+            raise NoFaceInVideo(
+                f"no face found in any of the {analysed} frames of {video.name}; the target "
+                "video needs a visible face (at least ~40 px wide)"
+            )
+        report = _render(video, writer, faces_by_frame, source, config, progress, timings, analysed)
+        report.video_seconds = info.duration_seconds
+        report.output = str(out)
+        report.warnings.extend(writer.warnings)
+    report.stage_seconds = dict(timings)
+    return report

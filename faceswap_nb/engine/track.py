@@ -1,0 +1,194 @@
+"""Face tracking over a whole clip: detect, follow with the mesh, link, choose, smooth.
+
+The first pass of the pipeline feeds every frame to ``FaceTracker``. A face is detected
+once, then followed by re-cropping the mesh from its previous landmarks (cheap and
+steady); detection runs again every few frames, after a scene cut, and whenever a track
+is lost. Tracks of the same person broken by a cut or an occlusion are linked by a small
+appearance signature so that "the most prominent face" means a person, not a segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import gaussian_filter1d
+
+from faceswap_nb.engine.detect import FaceDetector, iou
+from faceswap_nb.engine.landmarks import (
+    LEFT_EYE_CORNER,
+    RIGHT_EYE_CORNER,
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
+from faceswap_nb.engine.types import FaceObservation, Image, Points
+
+_CUT_THRESHOLD = 40.0  # mean absolute change of a 64×36 grey thumbnail, 0–255
+_DUPLICATE_IOU = 0.5
+_LINK_SIMILARITY = 0.6
+
+
+@dataclass
+class Track:
+    """One face followed over consecutive frames ``start … start + len - 1``."""
+
+    track_id: int
+    start: int
+    landmarks: list[Points] = field(default_factory=list)
+    depth: list[NDArray[np.float32]] = field(default_factory=list)
+    signature: NDArray[np.float32] | None = None
+    person: int = -1
+
+    @property
+    def end(self) -> int:
+        """Index of the frame after the last one."""
+        return self.start + len(self.landmarks)
+
+    def box(self) -> NDArray[np.float32]:
+        """The last frame's landmark bounding box (x0, y0, x1, y1)."""
+        points = self.landmarks[-1]
+        return np.concatenate([points.min(0), points.max(0)])
+
+    def prominence(self) -> float:
+        """Sum over frames of the face's box area: big and long-lived faces win."""
+        return float(sum(np.prod(p.max(0) - p.min(0)) for p in self.landmarks))
+
+
+def signature(image: Image, landmarks: Points) -> NDArray[np.float32]:
+    """A 32×32 grey, eye-aligned, normalised patch of the face: cheap re-identification."""
+    right, left = landmarks[RIGHT_EYE_CORNER], landmarks[LEFT_EYE_CORNER]
+    eye_distance = float(np.hypot(*(left - right)))
+    centre = (right + left) / 2
+    angle = np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0]))
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 14.0 / eye_distance)
+    matrix[:, 2] += np.array([16.0, 12.0]) - centre
+    patch = cv2.warpAffine(image, matrix, (32, 32), borderMode=cv2.BORDER_REPLICATE)
+    grey = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey -= grey.mean()
+    return (grey / (np.linalg.norm(grey) + 1e-6)).ravel()
+
+
+class FaceTracker:
+    """Follows every face through a clip, one frame at a time (``update``)."""
+
+    def __init__(self, *, detect_every: int = 10) -> None:
+        self.detect_every = detect_every
+        self.tracks: list[Track] = []
+        self._active: list[Track] = []
+        self._detector = FaceDetector()
+        self._mesh = FaceMesh()
+        self._thumbnail: NDArray[np.float32] | None = None
+
+    def update(self, index: int, image: Image) -> None:
+        """Advance every track to frame ``index`` and start tracks for new faces."""
+        if self._is_cut(image):
+            self._active = []
+        lost = False
+        for track in list(self._active):
+            found = self._mesh(image, roi_from_landmarks(track.landmarks[-1]))
+            if found is None:
+                self._active.remove(track)
+                lost = True
+                continue
+            track.landmarks.append(found[0])
+            track.depth.append(found[1])
+        if lost or not self._active or index % self.detect_every == 0:
+            self._detect(index, image)
+        self._drop_duplicates()
+
+    def _is_cut(self, image: Image) -> bool:
+        thumbnail = cv2.resize(
+            cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA
+        ).astype(np.float32)
+        previous, self._thumbnail = self._thumbnail, thumbnail
+        return previous is not None and float(np.abs(thumbnail - previous).mean()) > _CUT_THRESHOLD
+
+    def _detect(self, index: int, image: Image) -> None:
+        boxes = [t.box() for t in self._active]
+        for detection in self._detector(image):
+            box = np.array(detection.box, np.float32)
+            if boxes and iou(box, np.array(boxes)).max() > 0.2:
+                continue
+            found = self._mesh(image, roi_from_detection(detection))
+            if found is not None:
+                # A second pass from the mesh's own ROI is much more precise than the box.
+                found = self._mesh(image, roi_from_landmarks(found[0])) or found
+                track = Track(len(self.tracks), index, [found[0]], [found[1]])
+                track.signature = signature(image, found[0])
+                self.tracks.append(track)
+                self._active.append(track)
+                boxes.append(track.box())
+
+    def _drop_duplicates(self) -> None:
+        kept: list[Track] = []
+        for track in sorted(self._active, key=lambda t: t.start):
+            if all(iou(track.box(), other.box()[None])[0] < _DUPLICATE_IOU for other in kept):
+                kept.append(track)
+        for track in self._active:
+            if track not in kept:
+                del track.landmarks[-1]
+                del track.depth[-1]
+        self._active = kept
+
+
+def link_people(tracks: list[Track]) -> None:
+    """Give tracks of the same person the same ``person`` number.
+
+    Two tracks are linked when they never overlap in time and their signatures
+    correlate; a person is a chain of such tracks.
+    """
+    people: list[list[Track]] = []
+    for track in sorted(tracks, key=lambda t: t.start):
+        best, best_score = None, _LINK_SIMILARITY
+        for members in people:
+            if any(m.end > track.start and track.end > m.start for m in members):
+                continue
+            score = max(float(m.signature @ track.signature) for m in members)  # type: ignore[operator]
+            if score > best_score:
+                best, best_score = members, score
+        if best is None:
+            best = []
+            people.append(best)
+        best.append(track)
+        track.person = people.index(best)
+
+
+def select(tracks: list[Track], faces: str) -> list[Track]:
+    """The tracks to swap: the most prominent person's (``largest``) or every one (``all``)."""
+    if not tracks:
+        return []
+    if faces == "all":
+        return list(tracks)
+    link_people(tracks)
+    totals: dict[int, float] = {}
+    for track in tracks:
+        totals[track.person] = totals.get(track.person, 0.0) + track.prominence()
+    chosen = max(totals, key=totals.__getitem__)
+    return [t for t in tracks if t.person == chosen]
+
+
+def smooth(track: Track, sigma: float) -> None:
+    """Zero-phase temporal smoothing of a track's landmarks, in place.
+
+    The whole track is known before rendering, so a centred Gaussian removes the mesh's
+    sub-pixel jitter without the lag a causal filter would add.
+    """
+    if sigma <= 0 or len(track.landmarks) < 3:
+        return
+    stacked = gaussian_filter1d(np.stack(track.landmarks), sigma, axis=0, mode="nearest")
+    track.landmarks = list(stacked.astype(np.float32))
+
+
+def by_frame(tracks: Iterable[Track]) -> dict[int, list[FaceObservation]]:
+    """Index the tracks' observations by frame number for the rendering pass."""
+    frames: dict[int, list[FaceObservation]] = {}
+    for track in tracks:
+        for offset, (points, depth) in enumerate(zip(track.landmarks, track.depth)):
+            frames.setdefault(track.start + offset, []).append(
+                FaceObservation(track.track_id, points, depth, 1.0)
+            )
+    return frames
