@@ -15,21 +15,34 @@ from faceswap_nb.engine.models import FACE_DETECTOR, TFLiteModel
 from faceswap_nb.engine.types import Detection, Image
 
 _INPUT = 192
-_STRIDE = 4
+_STRIDE = 4  # one anchor per cell of a 48×48 grid
 _MIN_SCORE = 0.6
 _NMS_IOU = 0.3
 
 
-def anchors() -> NDArray[np.float32]:
-    """(2304, 2) anchor centres in [0, 1] input coordinates, row-major over the grid."""
-    cells = _INPUT // _STRIDE
-    centres = (np.arange(cells, dtype=np.float32) + 0.5) / cells
-    ys, xs = np.meshgrid(centres, centres, indexing="ij")
-    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+def ssd_anchors(size: int, layers: tuple[tuple[int, int], ...]) -> NDArray[np.float32]:
+    """Anchor centres in [0, 1] of a square SSD input, in the model's output order.
+
+    Args:
+        size: input side in pixels.
+        layers: (stride, anchors per cell) for each feature map, finest first.
+    """
+    grids = []
+    for stride, per_cell in layers:
+        cells = size // stride
+        centres = (np.arange(cells, dtype=np.float32) + 0.5) / cells
+        ys, xs = np.meshgrid(centres, centres, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        grids.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(grids)
 
 
-def letterbox(image: Image, size: int = _INPUT) -> tuple[NDArray[np.float32], float, float, float]:
-    """Resize keeping the aspect ratio and pad to a square ``size`` tensor in [-1, 1].
+def letterbox(
+    image: Image, size: int = _INPUT, value_range: tuple[float, float] = (-1.0, 1.0)
+) -> tuple[NDArray[np.float32], float, float, float]:
+    """Resize keeping the aspect ratio and pad to a square ``size`` RGB tensor.
+
+    Pixel values are mapped linearly onto ``value_range``.
 
     Returns the (1, size, size, 3) RGB tensor, the scale and the x/y padding (in input
     pixels) needed to map model coordinates back to the frame.
@@ -42,26 +55,29 @@ def letterbox(image: Image, size: int = _INPUT) -> tuple[NDArray[np.float32], fl
     canvas = np.zeros((size, size, 3), np.uint8)
     top, left = int(pad_y), int(pad_x)
     canvas[top : top + new_h, left : left + new_w] = resized
-    tensor = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0
+    low, high = value_range
+    tensor = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32) * ((high - low) / 255.0) + low
     return tensor[None], scale, float(left), float(top)
 
 
 def decode(
-    raw_boxes: NDArray[np.float32], raw_scores: NDArray[np.float32], anchor_xy: NDArray[np.float32]
+    raw_boxes: NDArray[np.float32], raw_scores: NDArray[np.float32], anchor_xy: NDArray[np.float32],
+    *, size: int = _INPUT, min_score: float = _MIN_SCORE,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
-    """Turn raw model outputs into boxes (N, 4: x0 y0 x1 y1), scores (N,), keypoints (N, 6, 2).
+    """Turn raw SSD outputs into boxes (N, 4: x0 y0 x1 y1), scores (N,), keypoints (N, K, 2).
 
-    Coordinates are in [0, 1] of the model input; only anchors above the score
-    threshold are kept.
+    Coordinates are in [0, 1] of the model input; only anchors scoring at least
+    ``min_score`` are kept.
     """
     scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1), -80, 80)))
-    keep = scores >= _MIN_SCORE
-    raw = raw_boxes.reshape(-1, 16)[keep] / _INPUT
+    keep = scores >= min_score
+    raw = raw_boxes.reshape(len(anchor_xy), -1)[keep] / size
+    num_keypoints = (raw.shape[1] - 4) // 2
     anchor = anchor_xy[keep]
     centre = raw[:, :2] + anchor
     half = raw[:, 2:4] / 2
     boxes = np.concatenate([centre - half, centre + half], axis=1)
-    keypoints = raw[:, 4:16].reshape(-1, 6, 2) + anchor[:, None, :]
+    keypoints = raw[:, 4:].reshape(len(raw), num_keypoints, 2) + anchor[:, None, :]
     return boxes, scores[keep], keypoints
 
 
@@ -103,7 +119,7 @@ class FaceDetector:
 
     def __init__(self) -> None:
         self._model = TFLiteModel(FACE_DETECTOR)
-        self._anchors = anchors()
+        self._anchors = ssd_anchors(_INPUT, ((_STRIDE, 1),))
 
     def __call__(self, image: Image) -> list[Detection]:
         """Every face in ``image``, largest first, in frame pixels."""

@@ -46,18 +46,18 @@ def to_bgr(lab: NDArray[np.float32]) -> Image:
 
 
 def transfer_lighting(
-    warped: Image, target: Image, weight: NDArray[np.float32], face_width: float,
-    *, scale: float = 0.1,
+    warped: Image, target_lab: NDArray[np.float32], weight: NDArray[np.float32],
+    face_width: float, *, scale: float = 0.1,
 ) -> Image:
-    """``warped`` with its low frequencies replaced by ``target``'s, inside ``weight``.
+    """``warped`` with its low frequencies replaced by the target's, inside ``weight``.
 
     Args:
         warped: the source face already warped onto the target mesh.
-        target: the same window of the target frame.
+        target_lab: the same window of the target frame, in CIELAB (``to_lab``).
         weight: where both images show face skin (1) and where not (0).
         face_width: in pixels; the blur's sigma is ``scale × face_width``.
     """
     sigma = scale * face_width
-    source_lab, target_lab = to_lab(warped), to_lab(target)
+    source_lab = to_lab(warped)
     shift = masked_blur(target_lab, weight, sigma) - masked_blur(source_lab, weight, sigma)
     return to_bgr(source_lab + shift)

@@ -25,9 +25,10 @@ from faceswap_nb.engine import decode, encode
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.light import transfer_lighting
+from faceswap_nb.engine.light import to_lab, transfer_lighting
 from faceswap_nb.engine.mask import blend_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
+from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.track import FaceTracker, by_frame, select, smooth
 from faceswap_nb.engine.types import FaceObservation, Image, Points, SwapReport
 from faceswap_nb.engine.warp import Region, warp_face
@@ -103,9 +104,12 @@ def face_width(points: Points) -> float:
 
 def render_face(
     frame: Image, face: FaceObservation, source: SourceFace, config: SwapConfig,
-    timings: _Timings,
+    timings: _Timings, occlusion: OcclusionFinder | None = None,
 ) -> bool:
-    """Replace one face in ``frame`` in place; False when it is off-frame."""
+    """Replace one face in ``frame`` in place; False when it is off-frame.
+
+    With an ``occlusion`` finder, whatever covers the target face stays in front.
+    """
     region = Region.around(face.landmarks, frame.shape, margin=2.0)
     if region is None:
         return False
@@ -115,10 +119,19 @@ def render_face(
         warped, covered = warp_face(
             source.image, source.points, face.landmarks, face.depth, mesh_triangles(), region
         )
+    target_lab = to_lab(target)
+    occluded = None
+    if occlusion is not None:
+        with timings.stage("occlusion"):
+            occluded = occlusion(frame, face.track_id, face.landmarks, region, target_lab, covered, width)
     with timings.stage("light"):
-        lit = transfer_lighting(warped, target, skin_weights(covered), width, scale=config.light_scale)
+        lit = transfer_lighting(
+            warped, target_lab, skin_weights(covered, occluded), width, scale=config.light_scale
+        )
     with timings.stage("mask"):
         weight = blend_weights(covered, width)
+        if occluded is not None:
+            weight *= 1.0 - occluded
     with timings.stage("blend"):
         target[:] = alpha_blend(lit, target, weight)
     return True
@@ -150,6 +163,7 @@ def _render(
     source: SourceFace, config: SwapConfig, progress: Progress, timings: _Timings, analysed: int,
 ) -> SwapReport:
     report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
+    occlusion = OcclusionFinder() if config.advanced else None
     frame_iter = decode.read_frames(video, config.limits)
     while True:
         with timings.stage("decode"):
@@ -157,7 +171,7 @@ def _render(
         if frame is None:
             return report
         swapped = [
-            render_face(frame.image, face, source, config, timings)
+            render_face(frame.image, face, source, config, timings, occlusion)
             for face in faces_by_frame.get(frame.index, [])
         ]
         report.frames += 1

@@ -1,0 +1,144 @@
+"""Occlusion-aware mode: what covers the target face must stay in front of the new face."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceswap_nb.engine.occlusion import OcclusionFinder, appearance_occluders, clean, feature_mask
+from faceswap_nb.engine.warp import Region
+
+
+def _skin_patch(seed: int = 0) -> np.ndarray:
+    """A 120×120 CIELAB patch of noisy skin-coloured pixels with smooth shading."""
+    rng = np.random.default_rng(seed)
+    lab = np.empty((120, 120, 3), np.float32)
+    shading = np.linspace(-12, 12, 120, dtype=np.float32)[None, :]
+    lab[..., 0] = 65 + shading + rng.normal(0, 2, (120, 120))
+    lab[..., 1] = 15 + rng.normal(0, 1.5, (120, 120))
+    lab[..., 2] = 18 + rng.normal(0, 1.5, (120, 120))
+    return lab
+
+
+def test_a_coloured_object_on_skin_is_an_occluder_and_shaded_skin_is_not():
+    lab = _skin_patch()
+    lab[40:80, 40:80] = (55, -40, 30)  # a green object
+    found = appearance_occluders(lab, np.ones((120, 120), bool))
+    assert found[45:75, 45:75].mean() > 0.99
+    outside = np.ones((120, 120), bool)
+    outside[35:85, 35:85] = False
+    assert found[outside].mean() < 0.01
+
+
+def test_a_dark_object_with_skin_like_chroma_is_an_occluder():
+    lab = _skin_patch()
+    lab[10:30, :, 0] = 15  # dark hair across the forehead, brownish chroma
+    found = appearance_occluders(lab, np.ones((120, 120), bool))
+    assert found[12:28].mean() > 0.95
+    assert found[40:].mean() < 0.01
+
+
+def test_too_little_skin_to_model_finds_nothing():
+    lab = _skin_patch()
+    assert not appearance_occluders(lab, np.zeros((120, 120), bool)).any()
+
+
+def test_clean_drops_speckles_and_keeps_blobs_with_a_soft_edge():
+    raw = np.zeros((100, 100), bool)
+    raw[30:60, 30:60] = True
+    raw[80, 10] = raw[5, 90] = True
+    mask = clean(raw, face_width=100)
+    assert mask[45, 45] == pytest.approx(1.0, abs=1e-3)
+    assert mask[80, 10] < 0.05 and mask[5, 90] < 0.05
+    edge = mask[45, 20:40]
+    assert np.all(np.diff(edge) >= -1e-6) and 0.05 < edge[len(edge) // 2] < 0.95
+
+
+def test_feature_mask_covers_brows_eyes_lips_and_nostrils_only():
+    points = np.zeros((468, 2), np.float32)
+    points[:] = (10, 10)  # everything else far away in a corner
+    for index, xy in {70: (40, 40), 63: (50, 38), 105: (60, 40), 55: (45, 44)}.items():
+        points[index] = xy
+    region = Region(0, 0, 100, 100)
+    mask = feature_mask(points, region, face_width=50)
+    assert mask[40, 50]
+    assert not mask[80, 80]
+
+
+def test_the_mask_fades_out_over_frames_instead_of_vanishing():
+    finder = OcclusionFinder.__new__(OcclusionFinder)
+    finder._previous = {}
+    region = Region(0, 0, 20, 20)
+    first = np.ones((20, 20), np.float32)
+    assert finder._steady(1, region, first).min() == 1.0
+    second = finder._steady(1, region, np.zeros((20, 20), np.float32))
+    assert np.allclose(second, 0.5)
+    third = finder._steady(1, region, np.zeros((20, 20), np.float32))
+    assert np.allclose(third, 0.25)
+
+
+def test_the_mask_of_one_track_does_not_leak_into_another():
+    finder = OcclusionFinder.__new__(OcclusionFinder)
+    finder._previous = {}
+    region = Region(0, 0, 20, 20)
+    finder._steady(1, region, np.ones((20, 20), np.float32))
+    assert finder._steady(2, region, np.zeros((20, 20), np.float32)).max() == 0.0
+
+
+def _clip_with_occluder(folder):
+    """A 12-frame clip of the astronaut, a coffee-texture disc over the lower-left face."""
+    from fractions import Fraction
+
+    import av
+    import cv2
+    from skimage import data
+
+    from faceswap_nb.engine.encode import VideoWriter
+    from faceswap_nb.engine.types import Frame, VideoInfo
+
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    texture = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)[100:160, 200:260]
+    info = VideoInfo(512, 512, Fraction(10), Fraction(1, 10), 12, 1.2, 0, False, "h264")
+    path = folder / "occluded.mp4"
+    masks = []
+    with VideoWriter(path, info) as writer:
+        for index in range(12):
+            shift = np.float32([[1, 0, index], [0, 1, index / 2]])
+            image = cv2.warpAffine(face, shift, (512, 512), borderMode=cv2.BORDER_REPLICATE)
+            disc = np.zeros((512, 512), np.uint8)
+            cv2.circle(disc, (203 + index, 140 + index // 2), 16, 1, -1)
+            y, x = np.nonzero(disc)
+            image[y, x] = texture[(y - y.min()) % 60, (x - x.min()) % 60]
+            masks.append(disc.astype(bool))
+            writer.write(Frame(index, image, index))
+    return path, masks
+
+
+def _surviving_share(out, originals, masks):
+    import av
+
+    kept = []
+    with av.open(str(out)) as container:
+        for frame, original, mask in zip(container.decode(video=0), originals, masks):
+            diff = np.abs(frame.to_ndarray(format="bgr24").astype(int) - original.astype(int)).mean(2)
+            kept.append((diff[mask] < 12).mean())
+    return float(np.mean(kept))
+
+
+def test_advanced_mode_keeps_an_object_in_front_of_the_face_and_default_does_not(tmp_path):
+    import av
+    from matplotlib import cbook
+
+    from faceswap_nb.engine import swap_video
+
+    clip, masks = _clip_with_occluder(tmp_path)
+    with av.open(str(clip)) as container:
+        originals = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        source = tmp_path / "hopper.jpg"
+        source.write_bytes(handle.read())
+    advanced = swap_video(clip, source, tmp_path / "advanced.mp4", advanced=True)
+    default = swap_video(clip, source, tmp_path / "default.mp4")
+    assert advanced.frames_swapped == default.frames_swapped == 12
+    assert _surviving_share(tmp_path / "advanced.mp4", originals, masks) >= 0.9
+    assert _surviving_share(tmp_path / "default.mp4", originals, masks) < 0.5
