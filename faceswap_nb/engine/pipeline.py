@@ -40,10 +40,11 @@ _ANALYSIS_SHARE = 0.35  # of the progress bar: pass 1 is cheaper than pass 2
 
 @dataclass(frozen=True)
 class SwapConfig:
-    """Knobs of the pipeline; the defaults are what the benchmarks were tuned with."""
+    """Tuning knobs of the pipeline; the defaults are what the benchmarks were tuned with.
 
-    advanced: bool = False
-    faces: str = "largest"
+    What to do (``advanced``, ``faces``) is given to ``swap_video`` itself.
+    """
+
     detect_every: int = 10
     smoothing_frames: float = 1.0
     light_scale: float = 0.1
@@ -98,7 +99,7 @@ class _Timings(dict[str, float]):
 
 
 def face_width(points: Points) -> float:
-    """A roll-invariant face size in pixels (geometric mean of the mesh box sides)."""
+    """Face size in pixels: the geometric mean of the mesh box sides (roughly roll-invariant)."""
     return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
 
 
@@ -138,7 +139,8 @@ def render_face(
 
 
 def _analyse(
-    video: Path, config: SwapConfig, frames: int, progress: Progress, timings: _Timings
+    video: Path, faces: str, config: SwapConfig, frames: int, progress: Progress,
+    timings: _Timings,
 ) -> tuple[dict[int, list[FaceObservation]], int]:
     tracker = FaceTracker(detect_every=config.detect_every)
     count = 0
@@ -152,7 +154,7 @@ def _analyse(
             tracker.update(frame.index, frame.image)
         count += 1
         progress(_ANALYSIS_SHARE * min(count / max(frames, 1), 1.0))
-    chosen = select(tracker.tracks, config.faces)
+    chosen = select(tracker.tracks, faces)
     for track in chosen:
         smooth(track, config.smoothing_frames)
     return by_frame(chosen), count
@@ -160,10 +162,10 @@ def _analyse(
 
 def _render(
     video: Path, writer: encode.VideoWriter, faces_by_frame: dict[int, list[FaceObservation]],
-    source: SourceFace, config: SwapConfig, progress: Progress, timings: _Timings, analysed: int,
+    source: SourceFace, config: SwapConfig, occlusion: OcclusionFinder | None,
+    progress: Progress, timings: _Timings, analysed: int,
 ) -> SwapReport:
     report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
-    occlusion = OcclusionFinder() if config.advanced else None
     frame_iter = decode.read_frames(video, config.limits)
     while True:
         with timings.stage("decode"):
@@ -208,7 +210,7 @@ def swap_video(
     """
     if faces not in FACE_CHOICES:
         raise ValueError(f"faces must be one of {FACE_CHOICES}, not {faces!r}")
-    config = config or SwapConfig(advanced=advanced, faces=faces)
+    config = config or SwapConfig()
     progress = progress or (lambda fraction: None)
     video, out = Path(video), Path(out)
     timings = _Timings()
@@ -218,13 +220,16 @@ def swap_video(
     # Opening the writer first reports an unwritable output before the long analysis;
     # any failure inside the block deletes its temporary file.
     with encode.VideoWriter(out, info, audio_source=video, metadata=metadata) as writer:
-        faces_by_frame, analysed = _analyse(video, config, info.frame_count, progress, timings)
+        faces_by_frame, analysed = _analyse(video, faces, config, info.frame_count, progress, timings)
         if not faces_by_frame:
             raise NoFaceInVideo(
                 f"no face found in any of the {analysed} frames of {video.name}; the target "
                 "video needs a visible face (at least ~40 px wide)"
             )
-        report = _render(video, writer, faces_by_frame, source, config, progress, timings, analysed)
+        occlusion = OcclusionFinder() if advanced else None
+        report = _render(
+            video, writer, faces_by_frame, source, config, occlusion, progress, timings, analysed
+        )
         report.video_seconds = info.duration_seconds
         report.output = str(out)
         report.warnings.extend(writer.warnings)

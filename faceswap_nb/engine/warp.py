@@ -36,7 +36,7 @@ class Region:
         hi = np.ceil(points.max(0) + margin).astype(int) + 1
         x0, y0 = max(lo[0], 0), max(lo[1], 0)
         x1, y1 = min(hi[0], shape[1]), min(hi[1], shape[0])
-        return cls(x0, y0, x1, y1) if x1 - x0 > 2 and y1 - y0 > 2 else None
+        return cls(int(x0), int(y0), int(x1), int(y1)) if x1 - x0 > 2 and y1 - y0 > 2 else None
 
     @property
     def size(self) -> tuple[int, int]:

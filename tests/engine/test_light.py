@@ -1,0 +1,142 @@
+"""Lighting transfer: the target's low frequencies under the source face's detail."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+from skimage import data
+
+from faceswap_nb.engine.light import masked_blur, to_bgr, to_lab, transfer_lighting
+
+FACE_WIDTH = 100.0
+
+
+@pytest.fixture(scope="module")
+def source_face() -> np.ndarray:
+    """The astronaut's face, 110×100, as if already warped onto the target mesh."""
+    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(astronaut[70:180, 175:275])
+
+
+@pytest.fixture(scope="module")
+def target_face() -> np.ndarray:
+    """Grace Hopper's face resized to the same window: other light, other detail."""
+    photo = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return cv2.resize(photo[130:330, 165:365], (100, 110), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def skin() -> np.ndarray:
+    weight = np.zeros((110, 100), np.float32)
+    cv2.ellipse(weight, (50, 55), (40, 48), 0, 0, 360, 1.0, thickness=-1)
+    return weight
+
+
+def _darker_and_tinted(image: np.ndarray) -> np.ndarray:
+    lab = to_lab(image)
+    lab[..., 0] *= 0.6
+    lab[..., 1] += 10.0
+    lab[..., 2] -= 8.0
+    return to_bgr(lab)
+
+
+def _high_pass(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    lightness = to_lab(image)[..., 0]
+    return (lightness - cv2.GaussianBlur(lightness, (0, 0), 2.0))[where]
+
+
+class TestLab:
+    def test_round_trip_is_lossless_to_a_grey_level(self, source_face: np.ndarray) -> None:
+        back = to_bgr(to_lab(source_face))
+
+        assert np.abs(back.astype(int) - source_face.astype(int)).max() <= 1
+
+    def test_lightness_runs_from_0_to_100(self) -> None:
+        lab = to_lab(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8))
+
+        np.testing.assert_allclose(lab[0, :, 0], [0.0, 100.0], atol=0.01)
+
+
+class TestMaskedBlur:
+    def test_pixels_with_zero_weight_do_not_leak_in(self) -> None:
+        lab = np.zeros((64, 96, 3), np.float32)
+        lab[:, :48] = [100.0, 50.0, -50.0]  # a bright outside region, weight 0
+        lab[:, 48:] = [20.0, 5.0, 10.0]
+        weight = np.zeros((64, 96), np.float32)
+        weight[:, 48:] = 1.0
+
+        blurred = masked_blur(lab, weight, sigma=12.0)
+
+        assert blurred.shape == lab.shape
+        np.testing.assert_allclose(blurred[:, 48:], np.broadcast_to([20.0, 5.0, 10.0], (64, 48, 3)),
+                                   atol=0.05)  # fmt: skip
+        plain = cv2.GaussianBlur(lab, (0, 0), 12.0)
+        assert plain[:, 48, 0] == pytest.approx(60.0, abs=5.0)  # what an unmasked blur does
+
+    def test_averages_the_weighted_pixels(self) -> None:
+        rng = np.random.default_rng(1)
+        lab = rng.uniform(0, 100, (80, 80, 3)).astype(np.float32)
+        weight = np.ones((80, 80), np.float32)
+
+        blurred = masked_blur(lab, weight, sigma=40.0)
+
+        # A blur this wide flattens noise to its mean.
+        assert blurred.std(axis=(0, 1)).max() < 3.0
+        np.testing.assert_allclose(blurred.mean(axis=(0, 1)), lab.mean(axis=(0, 1)), atol=1.0)
+
+    def test_handles_odd_and_tiny_sizes(self) -> None:
+        for height, width in [(37, 53), (3, 5)]:
+            lab = np.full((height, width, 3), 42.0, np.float32)
+
+            blurred = masked_blur(lab, np.ones((height, width), np.float32), sigma=4.0)
+
+            assert blurred.shape == (height, width, 3)
+            np.testing.assert_allclose(blurred, 42.0, atol=1e-3)
+
+
+class TestTransferLighting:
+    def test_takes_the_targets_tone_and_light(
+        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+    ) -> None:
+        warped = _darker_and_tinted(source_face)
+        inside = skin > 0
+
+        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+
+        assert lit.shape == warped.shape and lit.dtype == np.uint8
+        target_mean = to_lab(target_face)[inside].mean(0)
+        assert np.abs(to_lab(warped)[inside].mean(0) - target_mean).max() > 10  # a real change
+        np.testing.assert_allclose(to_lab(lit)[inside].mean(0), target_mean, atol=1.5)
+
+    def test_follows_the_targets_shading_across_the_face(
+        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+    ) -> None:
+        # Low frequencies, not just the mean: compare the two blurred images pixel by pixel.
+        warped = _darker_and_tinted(source_face)
+        inside = cv2.erode(skin, np.ones((9, 9), np.uint8)) > 0
+        sigma = 0.1 * FACE_WIDTH
+
+        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+
+        lit_low = masked_blur(to_lab(lit), skin, sigma)[inside]
+        target_low = masked_blur(to_lab(target_face), skin, sigma)[inside]
+        assert np.abs(lit_low - target_low)[:, 0].mean() < 2.0
+
+    def test_keeps_the_source_detail(
+        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+    ) -> None:
+        warped = _darker_and_tinted(source_face)
+        inside = skin > 0
+
+        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+
+        detail = _high_pass(lit, inside)
+        assert np.corrcoef(detail, _high_pass(warped, inside))[0, 1] > 0.9
+        assert abs(np.corrcoef(detail, _high_pass(target_face, inside))[0, 1]) < 0.3
+
+    def test_the_same_light_changes_nothing(self, source_face: np.ndarray, skin: np.ndarray) -> None:
+        lit = transfer_lighting(source_face, to_lab(source_face), skin, FACE_WIDTH)
+
+        assert np.abs(lit.astype(int) - source_face.astype(int)).max() <= 1

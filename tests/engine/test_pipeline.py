@@ -1,0 +1,390 @@
+"""The whole face swap: ``swap_video`` end to end, its refusals, and its per-face steps."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+from skimage import data
+
+from faceswap_nb import (
+    InputTooLarge,
+    InvalidImage,
+    InvalidVideo,
+    NoFaceInSource,
+    NoFaceInVideo,
+    OutputNotWritable,
+)
+from faceswap_nb.engine import SwapConfig, SwapReport, swap_video
+from faceswap_nb.engine.decode import Limits, read_frames
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.encode import is_marked_synthetic
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.pipeline import SourceFace, _Timings, face_width, render_face
+from faceswap_nb.engine.types import FaceObservation
+
+SIDE = 320  # the generated clip: the astronaut at 320×320, 10 frames at 10 fps
+FRAMES = 10
+FACE_CENTRE = np.array([140.0, 75.0])  # the astronaut's face in the first 320×320 frame
+STEP = np.array([2.0, 1.0])  # how far the picture moves each frame
+GRACE_HOPPER = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    """Encode BGR frames as a small H.264 MP4 with PyAV."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "18", "preset": "ultrafast"}
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def cut_clip(source: Path, out: Path, seconds: float) -> Path:
+    """Copy (without re-encoding) the first ``seconds`` of a video and its audio."""
+    with av.open(str(source)) as src, av.open(str(out), "w") as dst:
+        streams = [s for s in (src.streams.video[0], *src.streams.audio[:1])]
+        copies = {s.index: dst.add_stream_from_template(s) for s in streams}
+        for packet in src.demux(streams):
+            # Cutting in decode order keeps every reference frame a kept frame needs.
+            if packet.dts is None or packet.dts * packet.time_base >= seconds:
+                continue
+            packet.stream = copies[packet.stream.index]
+            dst.mux(packet)
+    return out
+
+
+def _astronaut(side: int = SIDE) -> np.ndarray:
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def _moved(image: np.ndarray, k: int) -> np.ndarray:
+    move = np.float32([[1, 0, STEP[0] * k], [0, 1, STEP[1] * k]])
+    return cv2.warpAffine(image, move, image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    return [frame.image for frame in read_frames(path)]
+
+
+def _timestamps(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(f.pts * f.time_base) for f in container.decode(video=0)]
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One second of the astronaut sliding slowly right and down."""
+    folder = tmp_path_factory.mktemp("clip")
+    astronaut = _astronaut()
+    return write_clip(folder / "astronaut.mp4", [_moved(astronaut, k) for k in range(FRAMES)])
+
+
+@pytest.fixture(scope="module")
+def swapped(clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SwapReport, Path, list[float]]:
+    """The swap of Grace Hopper's face into the clip: report, output and progress calls."""
+    out = tmp_path_factory.mktemp("out") / "swapped.mp4"
+    calls: list[float] = []
+    report = swap_video(clip, GRACE_HOPPER, out, progress=calls.append)
+    return report, out, calls
+
+
+@pytest.fixture
+def noise_photo(tmp_path: Path) -> Path:
+    path = tmp_path / "noise.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8))
+    return path
+
+
+@pytest.fixture
+def text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("this is not a video nor a photo\n" * 20)
+    return path
+
+
+class TestSwapVideo:
+    def test_writes_a_video_of_the_same_length_and_size(
+        self, swapped: tuple[SwapReport, Path, list[float]]
+    ) -> None:
+        report, out, _ = swapped
+
+        assert out.is_file()
+        frames = _frames(out)
+        assert len(frames) == FRAMES
+        assert frames[0].shape == (SIDE, SIDE, 3)
+        assert report.frames == FRAMES
+        assert report.output == str(out)
+        assert report.video_seconds == pytest.approx(1.0, abs=0.15)
+
+    def test_swaps_the_face_in_every_frame(self, swapped: tuple[SwapReport, Path, list[float]]) -> None:
+        report, _, _ = swapped
+
+        assert report.frames_swapped == report.frames == FRAMES
+        assert report.coverage == 1.0
+        assert {"track", "warp", "light", "mask", "blend", "encode"} <= set(report.stage_seconds)
+
+    def test_marks_the_output_as_synthetic(
+        self, swapped: tuple[SwapReport, Path, list[float]], clip: Path
+    ) -> None:
+        _, out, _ = swapped
+
+        assert is_marked_synthetic(out)
+        assert not is_marked_synthetic(clip)
+
+    def test_changes_the_face_and_not_the_background(
+        self, swapped: tuple[SwapReport, Path, list[float]], clip: Path
+    ) -> None:
+        _, out, _ = swapped
+        ys, xs = np.mgrid[:SIDE, :SIDE]
+
+        for k, (before, after) in enumerate(zip(_frames(clip), _frames(out))):
+            centre = FACE_CENTRE + STEP * k
+            distance = np.hypot(xs - centre[0], ys - centre[1])
+            change = np.abs(after.astype(int) - before.astype(int)).mean(axis=2)
+            assert change[distance < 15].mean() > 8.0, f"frame {k}: face unchanged"
+            assert change[distance > 60].mean() < 4.0, f"frame {k}: background changed"
+
+    def test_reports_progress_up_to_done(self, swapped: tuple[SwapReport, Path, list[float]]) -> None:
+        _, _, calls = swapped
+
+        assert calls, "progress was never called"
+        assert all(0.0 <= c <= 1.0 for c in calls)
+        assert calls == sorted(calls)
+        assert calls[-1] == pytest.approx(1.0)
+
+    def test_frames_without_a_face_pass_through(self, tmp_path: Path) -> None:
+        astronaut = _astronaut(256)
+        frames = [np.full_like(astronaut, 128)] * 4 + [astronaut] * 4
+        video = write_clip(tmp_path / "late.mp4", frames)
+        out = tmp_path / "swapped.mp4"
+
+        report = swap_video(video, GRACE_HOPPER, out)
+
+        assert (report.frames, report.frames_swapped) == (8, 4)
+        assert report.coverage == 0.5
+        for before, after in list(zip(_frames(video), _frames(out)))[:4]:
+            assert np.abs(after.astype(int) - before.astype(int)).max() < 8  # re-encoding only
+
+    def test_leaves_only_the_output_in_its_folder(
+        self, swapped: tuple[SwapReport, Path, list[float]]
+    ) -> None:
+        _, out, _ = swapped
+
+        assert _files(out.parent) == [out.name]
+
+
+class TestSwapVideoRefusals:
+    def test_a_video_without_a_face(self, tmp_path: Path) -> None:
+        flat = [np.full((120, 160, 3), (40, 90, 160), np.uint8) for _ in range(5)]
+        noise = [np.random.default_rng(k).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+                 for k in range(5)]  # fmt: skip
+        video = write_clip(tmp_path / "empty.mp4", flat + noise)
+        out = tmp_path / "out" / "swapped.mp4"
+        out.parent.mkdir()
+
+        with pytest.raises(NoFaceInVideo, match="empty.mp4"):
+            swap_video(video, GRACE_HOPPER, out)
+
+        assert _files(out.parent) == []  # no output, no partial file
+
+    def test_a_photo_without_a_face(self, clip: Path, noise_photo: Path, tmp_path: Path) -> None:
+        out = tmp_path / "swapped.mp4"
+
+        with pytest.raises(NoFaceInSource):
+            swap_video(clip, noise_photo, out)
+
+        assert not out.exists()
+
+    def test_a_text_file_as_the_video(self, text_file: Path, tmp_path: Path) -> None:
+        out = tmp_path / "swapped.mp4"
+
+        with pytest.raises(InvalidVideo, match="notes.txt"):
+            swap_video(text_file, GRACE_HOPPER, out)
+
+        assert not out.exists()
+
+    def test_a_text_file_as_the_photo(self, clip: Path, text_file: Path, tmp_path: Path) -> None:
+        out = tmp_path / "swapped.mp4"
+
+        with pytest.raises(InvalidImage, match="notes.txt"):
+            swap_video(clip, text_file, out)
+
+        assert not out.exists()
+
+    def test_an_output_in_a_missing_folder(self, clip: Path, tmp_path: Path) -> None:
+        with pytest.raises(OutputNotWritable, match="does not exist"):
+            swap_video(clip, GRACE_HOPPER, tmp_path / "missing" / "swapped.mp4")
+
+        assert not (tmp_path / "missing").exists()
+
+    def test_a_video_over_the_limits(self, clip: Path, tmp_path: Path) -> None:
+        config = SwapConfig(limits=Limits(max_frames=FRAMES - 1))
+
+        with pytest.raises(InputTooLarge):
+            swap_video(clip, GRACE_HOPPER, tmp_path / "swapped.mp4", config=config)
+
+        assert _files(tmp_path) == []
+
+    def test_an_unknown_faces_choice(self, clip: Path, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="bogus"):
+            swap_video(clip, GRACE_HOPPER, tmp_path / "swapped.mp4", faces="bogus")
+
+        assert _files(tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def grace_source() -> SourceFace:
+    return SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)))
+
+
+@pytest.fixture(scope="module")
+def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
+    """The 512×512 astronaut frame and its face as the tracker would report it."""
+    frame = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    mesh = FaceMesh()
+    first = mesh(frame, roi_from_detection(FaceDetector()(frame)[0]))
+    assert first is not None
+    found = mesh(frame, roi_from_landmarks(first[0]))
+    assert found is not None
+    return frame, FaceObservation(0, found[0], found[1], 1.0)
+
+
+class TestSourceFace:
+    def test_crops_the_photo_around_its_face(self, grace_source: SourceFace) -> None:
+        height, width = grace_source.image.shape[:2]
+        points = grace_source.points
+
+        assert grace_source.image.dtype == np.uint8 and grace_source.image.flags.c_contiguous
+        assert points.shape == (468, 2) and points.dtype == np.float32
+        assert np.all(points >= 0) and np.all(points <= [width, height])
+        # A margin around the face, not the whole photo (512×600).
+        assert 1.1 < width / np.ptp(points[:, 0]) < 1.6
+        assert width < 512 and height < 600
+
+    def test_downscales_a_large_face_with_its_points(self, grace_source: SourceFace) -> None:
+        small = SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)), max_face=100)
+
+        assert max(small.image.shape[:2]) <= 101
+        scale = small.image.shape[1] / grace_source.image.shape[1]
+        np.testing.assert_allclose(small.points, grace_source.points * scale, atol=1.5)
+
+    def test_refuses_a_photo_without_a_face(self) -> None:
+        noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+
+        with pytest.raises(NoFaceInSource, match="no face"):
+            SourceFace.from_image(noise)
+
+
+class TestFaceWidth:
+    def test_is_the_geometric_mean_of_the_box_sides(self) -> None:
+        points = np.array([[10, 20], [40, 20], [10, 140], [25, 80]], np.float32)
+
+        assert face_width(points) == pytest.approx(math.sqrt(30 * 120))
+
+    @pytest.mark.parametrize("degrees", [15, 30, 45, 90])
+    def test_hardly_changes_when_the_head_rolls(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], degrees: float
+    ) -> None:
+        points = astronaut_face[1].landmarks
+        turn = math.radians(degrees)
+        rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+
+        rolled = (points @ rotation.T).astype(np.float32)
+
+        assert face_width(rolled) == pytest.approx(face_width(points), rel=0.1)
+
+
+class TestRenderFace:
+    def test_replaces_the_face_inside_its_region_only(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        frame = original.copy()
+        timings = _Timings()
+
+        assert render_face(frame, face, grace_source, SwapConfig(), timings) is True
+
+        changed = np.abs(frame.astype(int) - original.astype(int)).max(axis=2) > 0
+        x0, y0 = np.floor(face.landmarks.min(0)).astype(int) - 3
+        x1, y1 = np.ceil(face.landmarks.max(0)).astype(int) + 3
+        outside = np.ones_like(changed)
+        outside[y0:y1, x0:x1] = False
+        assert not changed[outside].any()
+        assert changed[y0:y1, x0:x1].mean() > 0.3
+        assert {"warp", "light", "mask", "blend"} <= set(timings)
+
+    def test_an_off_frame_face_is_skipped(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        gone = FaceObservation(0, face.landmarks + np.float32([1000, 0]), face.depth, 1.0)
+        frame = original.copy()
+
+        assert render_face(frame, gone, grace_source, SwapConfig(), _Timings()) is False
+        np.testing.assert_array_equal(frame, original)
+
+    def test_a_face_half_out_of_the_frame_is_drawn_where_visible(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        half = FaceObservation(0, face.landmarks - np.float32([225, 0]), face.depth, 1.0)
+        frame = original.copy()
+
+        assert render_face(frame, half, grace_source, SwapConfig(), _Timings()) is True
+        assert np.abs(frame.astype(int) - original.astype(int))[:, :60].max() > 0
+
+
+@pytest.mark.testdata
+@pytest.mark.parametrize(("faces", "changed"), [("largest", 1), ("all", 2)])
+def test_faces_chooses_how_many_people_are_replaced(
+    testdata: Path, tmp_path: Path, faces: str, changed: int
+) -> None:
+    image = cv2.imread(str(testdata / "images" / "fr_two_people_obama_biden.jpg"))
+    image = np.ascontiguousarray(image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2])
+    video = write_clip(tmp_path / "two.mp4", [image] * 3)
+    out = tmp_path / "swapped.mp4"
+    people = FaceDetector()(image)
+
+    report = swap_video(video, GRACE_HOPPER, out, faces=faces)
+
+    assert report.frames_swapped == 3
+    before, after = _frames(video)[1], _frames(out)[1]
+    change = np.abs(after.astype(int) - before.astype(int)).mean(axis=2)
+    face_changes = []
+    for person in people:
+        x0, y0, x1, y1 = (round(v) for v in person.box)
+        face_changes.append(change[y0:y1, x0:x1].mean())
+    assert sum(c > 5.0 for c in face_changes) == changed, face_changes
+    if faces == "largest":
+        assert face_changes[0] > 5.0  # the detector lists the larger face first
+
+
+@pytest.mark.testdata
+def test_swaps_a_real_talking_head_in_nearly_every_frame(
+    talking_clip: Path, source_photo: Path, tmp_path: Path
+) -> None:
+    short = cut_clip(talking_clip, tmp_path / "talking.mp4", seconds=1.5)
+    out = tmp_path / "swapped.mp4"
+
+    report = swap_video(short, source_photo, out)
+
+    assert report.frames >= 25
+    assert report.frames_swapped / report.frames >= 0.98
+    assert is_marked_synthetic(out)
+    assert _timestamps(out) == pytest.approx(_timestamps(short), abs=1e-3)  # VFR kept
+    with av.open(str(out)) as container:
+        assert container.streams.audio, "the talking clip's audio was dropped"

@@ -1,0 +1,206 @@
+"""Dense mesh warp: per-triangle affines, triangle-id rasterising, frame regions."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.models import mesh_triangles
+from faceswap_nb.engine.warp import Region, triangle_affines, triangle_ids, warp_face
+
+RIGHT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133,
+             173, 157, 158, 159, 160, 161, 246]  # fmt: skip
+INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
+              415, 310, 311, 312, 13, 82, 81, 80, 191]  # fmt: skip
+LEFT_EYE = [263, 249, 390, 373, 374, 380, 381, 382, 362,
+            398, 384, 385, 386, 387, 388, 466]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="module")
+def astronaut_mesh(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut's 468 mesh points and their depth."""
+    mesh = FaceMesh()
+    first = mesh(astronaut, roi_from_detection(FaceDetector()(astronaut)[0]))
+    assert first is not None
+    found = mesh(astronaut, roi_from_landmarks(first[0]))
+    assert found is not None
+    return found[0], found[1]
+
+
+def _inside(ring_points: np.ndarray, region: Region) -> np.ndarray:
+    """Pixels of ``region`` strictly inside a closed ring of points (one pixel in)."""
+    polygon = np.zeros((region.size[1], region.size[0]), np.uint8)
+    corners = np.round(ring_points - [region.x0, region.y0]).astype(np.int32)
+    cv2.fillPoly(polygon, [corners], 1)
+    return cv2.erode(polygon, np.ones((3, 3), np.uint8)) > 0
+
+
+class TestRegion:
+    def test_grows_the_points_box_by_the_margin(self) -> None:
+        points = np.array([[100.0, 50.0], [140.5, 90.2]], np.float32)
+
+        region = Region.around(points, (480, 640, 3), margin=5.0)
+
+        assert region == Region(95, 45, 147, 97)
+        assert region.size == (52, 52)  # type: ignore[union-attr]
+
+    def test_is_clipped_to_the_frame(self) -> None:
+        points = np.array([[-30.0, -10.0], [700.0, 300.0]], np.float32)
+
+        region = Region.around(points, (480, 640, 3), margin=10.0)
+
+        assert region == Region(0, 0, 640, 311)
+
+    @pytest.mark.parametrize(
+        "points",
+        [[[-100.0, 10.0], [-50.0, 60.0]],  # left of the frame
+         [[10.0, 500.0], [60.0, 560.0]],  # below it
+         [[639.5, 10.0], [700.0, 60.0]]],  # only a sliver inside
+    )  # fmt: skip
+    def test_is_none_off_frame(self, points: list[list[float]]) -> None:
+        assert Region.around(np.array(points, np.float32), (480, 640, 3), margin=0.0) is None
+
+    def test_of_is_a_view_of_the_window(self) -> None:
+        image = np.zeros((20, 30, 3), np.uint8)
+        region = Region(5, 2, 15, 12)
+
+        region.of(image)[:] = 7
+
+        assert region.of(image).shape == (10, 10, 3)
+        assert image.sum() == 7 * 10 * 10 * 3
+
+
+class TestTriangleAffines:
+    def test_each_affine_maps_the_dst_triangle_onto_the_src_triangle(self) -> None:
+        rng = np.random.default_rng(0)
+        dst = rng.uniform(0, 200, (60, 2)).astype(np.float32)
+        src = rng.uniform(0, 200, (60, 2)).astype(np.float32)
+        triangles = rng.choice(60, size=(40, 3), replace=True)
+        triangles = triangles[(triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2])
+                              & (triangles[:, 0] != triangles[:, 2])].astype(np.int32)  # fmt: skip
+
+        affines = triangle_affines(dst, src, triangles)
+
+        assert affines.shape == (len(triangles), 2, 3)
+        homogeneous = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)
+        mapped = np.einsum("tij,tvj->tvi", affines, homogeneous)
+        np.testing.assert_allclose(mapped, src[triangles], atol=0.05)
+
+    def test_equal_meshes_give_identity_maps(self) -> None:
+        points = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], np.float32)
+        triangles = np.array([[0, 1, 2], [1, 3, 2]], np.int32)
+
+        affines = triangle_affines(points, points, triangles)
+
+        np.testing.assert_allclose(affines, [[[1, 0, 0], [0, 1, 0]]] * 2, atol=1e-4)
+
+    def test_a_degenerate_triangle_does_not_raise(self) -> None:
+        points = np.array([[0, 0], [5, 5], [10, 10]], np.float32)  # collinear
+
+        affines = triangle_affines(points, points, np.array([[0, 1, 2]], np.int32))
+
+        assert affines.shape == (1, 2, 3)
+
+
+class TestTriangleIds:
+    def test_marks_covered_pixels_with_their_triangle(self) -> None:
+        points = np.array([[0, 0], [20, 0], [0, 20], [20, 20]], np.float32)
+        triangles = np.array([[0, 1, 2], [1, 3, 2]], np.int32)
+
+        ids = triangle_ids(points, np.zeros(4, np.float32), triangles, Region(0, 0, 30, 30))
+
+        assert ids.shape == (30, 30)
+        assert ids[2, 2] == 0 and ids[18, 18] == 1
+        assert ids[25, 25] == -1 and ids[5, 25] == -1
+
+    @pytest.mark.parametrize("near", [0, 1])
+    def test_the_nearer_triangle_wins_where_two_overlap(self, near: int) -> None:
+        points = np.array([[0, 0], [20, 0], [0, 20], [2, 2], [22, 2], [2, 22]], np.float32)
+        triangles = np.array([[0, 1, 2], [3, 4, 5]], np.int32)
+        depth = np.full(6, 5.0, np.float32)
+        depth[triangles[near]] = -5.0  # smaller depth is closer to the camera
+
+        ids = triangle_ids(points, depth, triangles, Region(0, 0, 30, 30))
+
+        assert ids[6, 6] == near
+
+    def test_uses_the_regions_own_coordinates(self) -> None:
+        points = np.array([[100, 100], [120, 100], [100, 120]], np.float32)
+
+        ids = triangle_ids(points, np.zeros(3, np.float32), np.array([[0, 1, 2]], np.int32),
+                           Region(95, 95, 125, 125))  # fmt: skip
+
+        assert ids[7, 7] == 0 and ids[0, 0] == -1
+
+
+class TestWarpFace:
+    def test_warping_onto_its_own_mesh_reproduces_the_source(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+    ) -> None:
+        points, depth = astronaut_mesh
+        region = Region.around(points, astronaut.shape, margin=2.0)
+        assert region is not None
+
+        warped, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+
+        assert warped.shape == (*covered.shape, 3) and warped.dtype == np.uint8
+        assert covered.shape == (region.size[1], region.size[0])
+        assert covered.mean() > 0.5
+        error = np.abs(warped.astype(int) - region.of(astronaut).astype(int))[covered]
+        assert error.mean() < 1.0
+
+    def test_samples_the_source_where_its_own_points_are(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+    ) -> None:
+        # The source photo is the frame moved by (7, -4): the warp must undo the move.
+        points, depth = astronaut_mesh
+        move = np.float32([[1, 0, 7], [0, 1, -4]])
+        source = cv2.warpAffine(astronaut, move, (530, 530))
+        region = Region.around(points, astronaut.shape, margin=2.0)
+        assert region is not None
+        target = region.of(astronaut).astype(int)
+
+        warped, covered = warp_face(
+            source, points + np.float32([7, -4]), points, depth, mesh_triangles(), region
+        )
+        unmoved, _ = warp_face(source, points, points, depth, mesh_triangles(), region)
+
+        assert np.abs(warped.astype(int) - target)[covered].mean() < 1.0
+        assert np.abs(unmoved.astype(int) - target)[covered].mean() > 5.0
+
+    @pytest.mark.parametrize("ring", [RIGHT_EYE, LEFT_EYE], ids=["right eye", "left eye"])
+    def test_leaves_the_open_eyes_uncovered(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], ring: list[int]
+    ) -> None:
+        points, depth = astronaut_mesh
+        region = Region.around(points, astronaut.shape, margin=2.0)
+        assert region is not None
+
+        _, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+
+        eye = _inside(points[ring], region)
+        assert eye.sum() > 20
+        assert not covered[eye].any()
+
+    def test_leaves_the_mouth_between_the_lips_to_the_target(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+    ) -> None:
+        # The astronaut smiles with closed lips: a thin slit, so only most of it is a hole.
+        points, depth = astronaut_mesh
+        region = Region.around(points, astronaut.shape, margin=2.0)
+        assert region is not None
+
+        _, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+
+        mouth = _inside(points[INNER_LIPS], region)
+        assert mouth.sum() > 50
+        assert covered[mouth].mean() < 0.25

@@ -1,0 +1,130 @@
+"""The ``faceswap-nb`` command line: exit statuses, messages and the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+from skimage import data
+
+from faceswap_nb import __version__
+from faceswap_nb.cli import main
+from faceswap_nb.engine.encode import is_marked_synthetic
+
+GRACE_HOPPER = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+FRAMES = 6
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six frames (10 fps) of the astronaut at 256×256."""
+    path = tmp_path_factory.mktemp("cli") / "astronaut.mp4"
+    image = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (256, 256))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 256, 256, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for _ in range(FRAMES):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_a_good_run_exits_0_and_prints_the_summary(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "swapped.mp4"
+
+    status = main(["swap", str(clip), GRACE_HOPPER, "-o", str(out), "--quiet"])
+
+    captured = capsys.readouterr()
+    assert status == 0
+    assert f"{FRAMES}/{FRAMES} frames swapped (100%)" in captured.out
+    assert str(out) in captured.out
+    assert "error" not in captured.err
+    assert is_marked_synthetic(out)
+
+
+def test_a_bad_video_exits_1_with_the_error_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n" * 10)
+    out = tmp_path / "swapped.mp4"
+
+    status = main(["swap", str(text), GRACE_HOPPER, "-o", str(out), "--quiet"])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "error [invalid_video]" in captured.err
+    assert "notes.txt" in captured.err
+    assert captured.out == ""
+    assert not out.exists()
+
+
+def test_a_photo_without_a_face_names_its_code(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "grey.png"
+    cv2.imwrite(str(photo), np.full((200, 200, 3), 128, np.uint8))
+
+    status = main(["swap", str(clip), str(photo), "-o", str(tmp_path / "o.mp4"), "--quiet"])
+
+    assert status == 1
+    assert "error [no_face_in_source]" in capsys.readouterr().err
+
+
+def test_a_missing_output_option_is_a_usage_error(
+    clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["swap", str(clip), GRACE_HOPPER])
+
+    assert exit_info.value.code == 2
+    assert "-o/--output" in capsys.readouterr().err
+
+
+def test_an_unknown_faces_choice_is_rejected(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "swapped.mp4"
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["swap", str(clip), GRACE_HOPPER, "-o", str(out), "--faces", "bogus"])
+
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+
+    assert exit_info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_version_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"faceswap_nb {__version__}"
+
+
+def test_the_installed_console_script_runs() -> None:
+    script = Path(sys.executable).parent / "faceswap-nb"
+    if not script.exists():
+        pytest.skip(f"console script not installed beside {sys.executable}")
+
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"faceswap_nb {__version__}"
