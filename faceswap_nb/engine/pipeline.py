@@ -11,6 +11,8 @@ Only landmarks (a few KB a frame) outlive a frame, so memory stays flat in clip 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +32,7 @@ from faceswap_nb.engine.mask import blend_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.track import FaceTracker, by_frame, select, smooth
-from faceswap_nb.engine.types import FaceObservation, Image, Points, SwapReport
+from faceswap_nb.engine.types import FaceObservation, Frame, Image, Points, SwapReport
 from faceswap_nb.engine.warp import Region, warp_face
 
 Progress = Callable[[float], None]
@@ -86,6 +88,42 @@ class SourceFace:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         offset = np.array([region.x0, region.y0], np.float32)
         return cls(np.ascontiguousarray(crop), ((points - offset) * scale).astype(np.float32))
+
+
+def prefetched(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Decode ahead in a background thread while the caller works on earlier frames.
+
+    PyAV releases the GIL while decoding, so this overlaps decoding with tracking and
+    rendering; ``depth`` bounds the frames held in memory. Errors reach the caller.
+    """
+    handoff: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        handoff.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(None)
+        except BaseException as error:  # noqa: BLE001 - handed over and re-raised below
+            handoff.put(error)
+
+    worker = threading.Thread(target=produce, name="faceswap-decode", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 class _Timings(dict[str, float]):
@@ -144,7 +182,7 @@ def _analyse(
 ) -> tuple[dict[int, list[FaceObservation]], int]:
     tracker = FaceTracker(detect_every=config.detect_every)
     count = 0
-    frame_iter = decode.read_frames(video, config.limits)
+    frame_iter = prefetched(decode.read_frames(video, config.limits))
     while True:
         with timings.stage("decode"):
             frame = next(frame_iter, None)
@@ -166,7 +204,7 @@ def _render(
     progress: Progress, timings: _Timings, analysed: int,
 ) -> SwapReport:
     report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
-    frame_iter = decode.read_frames(video, config.limits)
+    frame_iter = prefetched(decode.read_frames(video, config.limits))
     while True:
         with timings.stage("decode"):
             frame = next(frame_iter, None)

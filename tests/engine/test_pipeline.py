@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import av
@@ -25,8 +26,8 @@ from faceswap_nb.engine.decode import Limits, read_frames
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.encode import is_marked_synthetic
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.pipeline import SourceFace, _Timings, face_width, render_face
-from faceswap_nb.engine.types import FaceObservation
+from faceswap_nb.engine.pipeline import SourceFace, _Timings, face_width, prefetched, render_face
+from faceswap_nb.engine.types import FaceObservation, Frame
 
 SIDE = 320  # the generated clip: the astronaut at 320×320, 10 frames at 10 fps
 FRAMES = 10
@@ -388,3 +389,37 @@ def test_swaps_a_real_talking_head_in_nearly_every_frame(
     assert _timestamps(out) == pytest.approx(_timestamps(short), abs=1e-3)  # VFR kept
     with av.open(str(out)) as container:
         assert container.streams.audio, "the talking clip's audio was dropped"
+
+
+class TestPrefetched:
+    def test_frames_arrive_in_order(self) -> None:
+        frames = [Frame(i, np.zeros((2, 2, 3), np.uint8), i) for i in range(20)]
+        assert [f.index for f in prefetched(iter(frames), depth=2)] == list(range(20))
+
+    def test_a_decode_error_reaches_the_caller(self) -> None:
+        def failing():
+            yield Frame(0, np.zeros((2, 2, 3), np.uint8), 0)
+            raise InvalidVideo("cut short")
+
+        received = []
+        with pytest.raises(InvalidVideo, match="cut short"):
+            for frame in prefetched(failing()):
+                received.append(frame.index)
+        assert received == [0]
+
+    def test_stopping_early_stops_the_decoding_thread(self) -> None:
+        produced = []
+
+        def endless():
+            index = 0
+            while True:
+                produced.append(index)
+                yield Frame(index, np.zeros((2, 2, 3), np.uint8), index)
+                index += 1
+
+        stream = prefetched(endless(), depth=2)
+        assert next(stream).index == 0
+        stream.close()
+        count = len(produced)
+        assert count < 10
+        assert not any(t.name == "faceswap-decode" for t in threading.enumerate())
