@@ -198,28 +198,35 @@ def _analyse(
     return by_frame(chosen), count
 
 
-def _render(
-    video: Path, writer: encode.VideoWriter, faces_by_frame: dict[int, list[FaceObservation]],
-    source: SourceFace, config: SwapConfig, occlusion: OcclusionFinder | None,
-    progress: Progress, timings: _Timings, analysed: int,
-) -> SwapReport:
-    report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
-    frame_iter = prefetched(decode.read_frames(video, config.limits))
-    while True:
-        with timings.stage("decode"):
-            frame = next(frame_iter, None)
-        if frame is None:
-            return report
+def _rendered(
+    video: Path, faces_by_frame: dict[int, list[FaceObservation]], source: SourceFace,
+    config: SwapConfig, occlusion: OcclusionFinder | None, report: SwapReport,
+    timings: _Timings,
+) -> Iterator[Frame]:
+    for frame in prefetched(decode.read_frames(video, config.limits)):
         swapped = [
             render_face(frame.image, face, source, config, timings, occlusion)
             for face in faces_by_frame.get(frame.index, [])
         ]
         report.frames += 1
         report.frames_swapped += any(swapped)
+        yield frame
+
+
+def _render(
+    video: Path, writer: encode.VideoWriter, faces_by_frame: dict[int, list[FaceObservation]],
+    source: SourceFace, config: SwapConfig, occlusion: OcclusionFinder | None,
+    progress: Progress, timings: _Timings, analysed: int,
+) -> SwapReport:
+    # Three threads: decoding, rendering and encoding each work on their own frame.
+    # x264 leaves part of the second core idle; rendering fills it.
+    report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
+    rendered = _rendered(video, faces_by_frame, source, config, occlusion, report, timings)
+    for written, frame in enumerate(prefetched(rendered, depth=2), start=1):
         with timings.stage("encode"):
             writer.write(frame)
-        done = min(report.frames / max(analysed, 1), 1.0)
-        progress(_ANALYSIS_SHARE + (1 - _ANALYSIS_SHARE) * done)
+        progress(_ANALYSIS_SHARE + (1 - _ANALYSIS_SHARE) * min(written / max(analysed, 1), 1.0))
+    return report
 
 
 def swap_video(

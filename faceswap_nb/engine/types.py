@@ -84,6 +84,8 @@ class SwapReport:
     video_seconds: float
     output: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Time spent in each stage; stages run in parallel threads, so the sum can exceed
+    the wall time."""
     warnings: list[str] = field(default_factory=list)
 
     @property
