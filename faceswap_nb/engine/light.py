@@ -61,3 +61,23 @@ def transfer_lighting(
     source_lab = to_lab(warped)
     shift = masked_blur(target_lab, weight, sigma) - masked_blur(source_lab, weight, sigma)
     return to_bgr(source_lab + shift)
+
+
+def match_detail(face: Image, target: Image, weight: NDArray[np.float32], *, sigma: float = 1.5) -> Image:
+    """Soften the face's fine detail to the target's level where the target is softer.
+
+    A sharp photo laid on a soft, compressed video looks pasted on and its pores and
+    creases shimmer as the face moves; matching the energy of the finest band (detail
+    below ``sigma`` pixels) inside ``weight`` fixes both. Detail is never sharpened.
+    """
+    inside = weight > 0.5
+    if inside.sum() < 50:
+        return face
+    face_f = face.astype(np.float32)
+    face_detail = face_f - cv2.GaussianBlur(face_f, (0, 0), sigma)
+    target_f = target.astype(np.float32)
+    target_detail = target_f - cv2.GaussianBlur(target_f, (0, 0), sigma)
+    ratio = float(target_detail[inside].std() / max(face_detail[inside].std(), 1e-3))
+    if ratio >= 1.0:
+        return face
+    return np.clip(face_f - (1.0 - ratio) * face_detail + 0.5, 0, 255).astype(np.uint8)

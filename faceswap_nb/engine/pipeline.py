@@ -20,14 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from faceswap_nb._errors import NoFaceInSource, NoFaceInVideo
 from faceswap_nb._version import __version__
 from faceswap_nb.engine import decode, encode
+from faceswap_nb.engine.align import ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.light import to_lab, transfer_lighting
+from faceswap_nb.engine.light import match_detail, to_lab, transfer_lighting
 from faceswap_nb.engine.mask import blend_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
@@ -50,6 +52,7 @@ class SwapConfig:
     detect_every: int = 10
     smoothing_frames: float = 1.0
     light_scale: float = 0.1
+    shape_strength: float = 1.0
     limits: decode.Limits = decode.Limits()
 
 
@@ -59,6 +62,7 @@ class SourceFace:
 
     image: Image
     points: Points
+    depth: NDArray[np.float32]
 
     @classmethod
     def from_image(cls, image: Image, *, max_face: int = 480) -> SourceFace:
@@ -87,7 +91,11 @@ class SourceFace:
 
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         offset = np.array([region.x0, region.y0], np.float32)
-        return cls(np.ascontiguousarray(crop), ((points - offset) * scale).astype(np.float32))
+        return cls(
+            np.ascontiguousarray(crop),
+            ((points - offset) * scale).astype(np.float32),
+            (found[1] * scale).astype(np.float32),
+        )
 
 
 def prefetched(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
@@ -144,35 +152,43 @@ def face_width(points: Points) -> float:
 def render_face(
     frame: Image, face: FaceObservation, source: SourceFace, config: SwapConfig,
     timings: _Timings, occlusion: OcclusionFinder | None = None,
+    shape: ShapeTransfer | None = None,
 ) -> bool:
     """Replace one face in ``frame`` in place; False when it is off-frame.
 
-    With an ``occlusion`` finder, whatever covers the target face stays in front.
+    With an ``occlusion`` finder, whatever covers the target face stays in front; with a
+    ``shape`` transfer, the face takes the source's proportions.
     """
     region = Region.around(face.landmarks, frame.shape, margin=2.0)
     if region is None:
         return False
     width = face_width(face.landmarks)
     target = region.of(frame)
+    with timings.stage("align"):
+        points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
     with timings.stage("warp"):
         warped, covered = warp_face(
-            source.image, source.points, face.landmarks, face.depth, mesh_triangles(), region
+            source.image, source.points, points, face.depth, mesh_triangles(), region
         )
+        # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
+        holes, in_holes = warp_face(frame, face.landmarks, points, face.depth, hole_triangles(), region)
+        in_holes &= ~covered
     target_lab = to_lab(target)
     occluded = None
     if occlusion is not None:
         with timings.stage("occlusion"):
             occluded = occlusion(frame, face.track_id, face.landmarks, region, target_lab, covered, width)
     with timings.stage("light"):
-        lit = transfer_lighting(
-            warped, target_lab, skin_weights(covered, occluded), width, scale=config.light_scale
-        )
+        skin = skin_weights(covered, occluded)
+        lit = transfer_lighting(warped, target_lab, skin, width, scale=config.light_scale)
+        lit = match_detail(lit, target, skin)
     with timings.stage("mask"):
-        weight = blend_weights(covered, width)
+        weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded
     with timings.stage("blend"):
-        target[:] = alpha_blend(lit, target, weight)
+        face_image = np.where(covered[..., None], lit, np.where(in_holes[..., None], holes, target))
+        target[:] = alpha_blend(face_image, target, weight)
     return True
 
 
@@ -203,9 +219,12 @@ def _rendered(
     config: SwapConfig, occlusion: OcclusionFinder | None, report: SwapReport,
     timings: _Timings,
 ) -> Iterator[Frame]:
+    shape = None
+    if config.shape_strength > 0:
+        shape = ShapeTransfer(source.points, source.depth, strength=config.shape_strength)
     for frame in prefetched(decode.read_frames(video, config.limits)):
         swapped = [
-            render_face(frame.image, face, source, config, timings, occlusion)
+            render_face(frame.image, face, source, config, timings, occlusion, shape)
             for face in faces_by_frame.get(frame.index, [])
         ]
         report.frames += 1

@@ -1,0 +1,92 @@
+"""Alignment: give the target's mesh the source's face shape, keep the target's pose and
+expression.
+
+Identity lives partly in geometry: where the eyes, nose and mouth sit and how far
+apart. The source mesh is fitted onto the target mesh in 3-D (a similarity: rotation,
+scale, shift — so the head pose stays the target's), and the difference that remains
+is the shape of the source's face plus its expression. Smoothing that difference over
+neighbouring mesh points keeps the large-scale shape and cancels the small-scale
+expression; the eyes and the lips move as rigid parts (the source's position, the
+target's opening), so the mouth and eyes still open and close with the target. The outline keeps the target's own points, so the
+face still fits the head and the seam stays where it was.
+
+The eyes and the inner mouth are holes in the mesh: their pixels come from the target
+frame, moved from where the target's eyes and mouth are to where the reshaped mesh
+puts them (``HOLE_RINGS``, filled as triangle fans).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from faceswap_nb.engine.types import Points
+
+RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+INNER_LIPS_RING = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+OUTER_LIPS_RING = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+HOLE_RINGS = (RIGHT_EYE_RING, LEFT_EYE_RING, INNER_LIPS_RING)
+# Parts that move as one: they take the source's position but keep the target's own
+# shape, because their shape is expression (an open mouth, a blink), not identity.
+RIGID_PARTS = (RIGHT_EYE_RING, LEFT_EYE_RING, INNER_LIPS_RING + OUTER_LIPS_RING)
+
+
+def fan(ring: tuple[int, ...]) -> NDArray[np.int32]:
+    """Triangles (T, 3) filling a closed ring of mesh points, fanned from its first point."""
+    return np.array([(ring[0], ring[i], ring[i + 1]) for i in range(1, len(ring) - 1)], np.int32)
+
+
+def hole_triangles() -> NDArray[np.int32]:
+    """Triangles covering both eyes and the inner mouth."""
+    return np.concatenate([fan(ring) for ring in HOLE_RINGS])
+
+
+def similarity_3d(
+    source: NDArray[np.float32], target: NDArray[np.float32]
+) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
+    """Least-squares scale, rotation and shift taking ``source`` points onto ``target``
+    (Umeyama's method); both are (N, 3)."""
+    source_mean, target_mean = source.mean(0), target.mean(0)
+    src, dst = source - source_mean, target - target_mean
+    u, singular, vt = np.linalg.svd(dst.T @ src)
+    reflect = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ reflect @ vt
+    scale = float((singular * np.diag(reflect)).sum() / max((src**2).sum(), 1e-12))
+    return scale, rotation, target_mean - scale * rotation @ source_mean
+
+
+class ShapeTransfer:
+    """Moves a target mesh towards the source face's shape (see the module docstring).
+
+    Args:
+        points, depth: the source face's mesh (468, 2) and depth (468,).
+        strength: 0 keeps the target's shape, 1 takes the source's.
+        reach: smoothing radius, as a fraction of the face width.
+        rim: the band along the outline that keeps the target's points, same unit.
+    """
+
+    def __init__(
+        self, points: Points, depth: NDArray[np.float32], *, strength: float = 1.0,
+        reach: float = 0.05, rim: float = 0.1,
+    ) -> None:
+        self._source = np.column_stack([points, depth]).astype(np.float64)
+        width = float(np.sqrt(np.prod(np.ptp(points, axis=0))))
+        squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+        neighbours = np.exp(-squared / (2.0 * (reach * width) ** 2))
+        self._smooth = (neighbours / neighbours.sum(1, keepdims=True)).astype(np.float32)
+        hull = cv2.convexHull(points.astype(np.float32))
+        inside = np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in points])
+        ramp = np.clip(inside / (rim * width), 0.0, 1.0)
+        self._weight = (strength * ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)[:, None]
+
+    def __call__(self, points: Points, depth: NDArray[np.float32]) -> Points:
+        """The target mesh ``points`` reshaped towards the source face."""
+        target = np.column_stack([points, depth]).astype(np.float64)
+        scale, rotation, shift = similarity_3d(self._source, target)
+        fitted = scale * self._source @ rotation.T + shift
+        offset = self._smooth @ (fitted - target)[:, :2].astype(np.float32)
+        for part in RIGID_PARTS:
+            offset[list(part)] = offset[list(part)].mean(0)
+        return (points + self._weight * offset).astype(np.float32)

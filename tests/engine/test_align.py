@@ -1,0 +1,94 @@
+"""Alignment: the target mesh takes the source's proportions, not its pose or expression."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from faceswap_nb.engine.align import (
+    INNER_LIPS_RING,
+    OUTER_LIPS_RING,
+    RIGHT_EYE_RING,
+    ShapeTransfer,
+    fan,
+    hole_triangles,
+    similarity_3d,
+)
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+
+
+@pytest.fixture(scope="module")
+def astronaut_mesh() -> tuple[np.ndarray, np.ndarray]:
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    mesh = FaceMesh()
+    found = mesh(image, roi_from_detection(FaceDetector()(image)[0]))
+    found = mesh(image, roi_from_landmarks(found[0]))
+    return found[0], found[1]
+
+
+def _rotation(yaw: float) -> np.ndarray:
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def test_similarity_3d_recovers_scale_rotation_and_shift():
+    rng = np.random.default_rng(1)
+    source = rng.normal(size=(50, 3))
+    target = 1.7 * source @ _rotation(0.4).T + np.array([3.0, -2.0, 5.0])
+    scale, rotation, shift = similarity_3d(source, target)
+    assert scale == pytest.approx(1.7)
+    assert np.allclose(rotation, _rotation(0.4))
+    assert np.allclose(shift, [3.0, -2.0, 5.0])
+
+
+def test_a_fan_fills_a_ring_with_n_minus_2_triangles_sharing_its_first_point():
+    triangles = fan(RIGHT_EYE_RING)
+    assert triangles.shape == (len(RIGHT_EYE_RING) - 2, 3)
+    assert np.all(triangles[:, 0] == RIGHT_EYE_RING[0])
+    assert len(hole_triangles()) == 14 + 14 + 18
+
+
+def test_the_same_face_keeps_its_shape(astronaut_mesh):
+    points, depth = astronaut_mesh
+    moved = ShapeTransfer(points, depth)(points, depth)
+    assert np.abs(moved - points).max() < 0.01
+
+
+def test_strength_zero_keeps_the_target(astronaut_mesh):
+    points, depth = astronaut_mesh
+    other = points * np.float32([1.1, 0.9])
+    assert np.allclose(ShapeTransfer(other, depth, strength=0.0)(points, depth), points)
+
+
+def test_pose_and_size_of_the_target_are_kept_and_the_outline_stays(astronaut_mesh):
+    points, depth = astronaut_mesh
+    source = np.column_stack([points, depth]).copy()
+    source[:, 0] = source[:, 0] * 1.0
+    centre = points.mean(0)
+    wider_eyes = points.copy()
+    for ring in (RIGHT_EYE_RING,):
+        wider_eyes[list(ring)] += (points[list(ring)].mean(0) - centre) * 0.15
+    # The source differs only by its eye position; the target is the astronaut turned
+    # and scaled, which the fit must absorb.
+    turned = (1.3 * source @ _rotation(0.2).T)[:, :2].astype(np.float32) + 40
+    turned_depth = (1.3 * source @ _rotation(0.2).T)[:, 2].astype(np.float32)
+    result = ShapeTransfer(wider_eyes, depth)(turned, turned_depth)
+    hull = cv2.convexHull(turned).reshape(-1, 2)
+    outline = [i for i, p in enumerate(turned) if np.min(np.hypot(*(hull - p).T)) < 0.5]
+    assert np.abs(result[outline] - turned[outline]).max() < 0.5
+    eye = list(RIGHT_EYE_RING)
+    assert np.linalg.norm(result[eye].mean(0) - turned[eye].mean(0)) > 1.0
+
+
+def test_the_lips_keep_the_targets_opening(astronaut_mesh):
+    points, depth = astronaut_mesh
+    smiling = points.copy()
+    lower = [i for i in INNER_LIPS_RING + OUTER_LIPS_RING if points[i, 1] > points[list(INNER_LIPS_RING), 1].mean()]
+    smiling[lower, 1] += 12  # the source's mouth is wide open
+    result = ShapeTransfer(smiling, depth)(points, depth)
+    gap_before = points[14, 1] - points[13, 1]
+    gap_after = result[14, 1] - result[13, 1]
+    assert gap_after == pytest.approx(gap_before, abs=0.5)
