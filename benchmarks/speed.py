@@ -1,0 +1,195 @@
+"""Speed against a plain transcode, and peak memory against clip length.
+
+Speed: a 720p clip is timed through the reference (decode + encode with the engine's
+encoder settings, ``faceswap_nb.engine.encode.transcode``) and through ``swap_video`` in
+both modes, interleaved (reference, default, reference, advanced, …) so that a busy
+machine slows all of them alike; medians of the repetitions are compared.
+
+Memory: ``swap_video`` runs in a fresh subprocess on a 1080p clip of N frames and of 3N
+frames; the child's peak resident set size must stay under a bound and must not grow
+with the clip (a streaming engine holds a fixed number of frames).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from benchmarks import SwapFn, Target, VideoOut, read_frames, testdata_file, verdicts, video_rate
+
+if TYPE_CHECKING:
+    from faceswap_nb.engine.types import Image
+
+SPEED_CLIP = "retalking_face1.mp4"
+MEMORY_CLIP = "roop_target.mp4"
+PHOTO = "roop_source.jpg"
+ENGINE = "faceswap_nb.engine:swap_video"
+
+SPEED_TARGETS = (
+    Target("speed_ratio_default", "<=", 1.6, "swap_video time / transcode time, default mode, 720p"),
+    Target("speed_ratio_advanced", "<=", 2.5, "swap_video time / transcode time, advanced mode, 720p"),
+)
+MEMORY_TARGETS = (
+    Target("peak_rss_gb", "<=", 1.5, "largest peak RSS of swap_video on 1080p, GB"),
+    Target("rss_growth", "<=", 1.15, "peak RSS on 3N frames / on N frames (1 = flat)"),
+)
+
+_GB = 1024**3
+_POLL_SECONDS = 0.05
+
+
+def letterbox(image: Image, width: int, height: int) -> Image:
+    """Fit ``image`` inside width × height, centred on black bars."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    size = (int(round(image.shape[1] * scale)) & ~1, int(round(image.shape[0] * scale)) & ~1)
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - size[1]) // 2, (width - size[0]) // 2
+    canvas[top : top + size[1], left : left + size[0]] = resized
+    return canvas
+
+
+def make_clip(source: Path, out: Path, width: int, height: int, loops: int = 1) -> Path:
+    """Write ``source`` letterboxed to width × height, played ``loops`` times (kept if present)."""
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rate, _ = video_rate(source)
+    partial = out.with_suffix(".partial.mp4")
+    with VideoOut(partial, rate, crf=18) as writer:
+        for _ in range(loops):
+            for image in read_frames(source):
+                writer.write(letterbox(image, width, height))
+    partial.rename(out)
+    return out
+
+
+def _seconds(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def run_speed(
+    swap: SwapFn, reference: Callable[[Path, Path], int], out_dir: Path, repetitions: int = 3
+) -> dict[str, Any]:
+    """Time reference and both swap modes, interleaved; ratios of the medians."""
+    clip = make_clip(testdata_file("videos", SPEED_CLIP), out_dir / "clips" / "speed_720p.mp4", 1280, 720)
+    photo = testdata_file("images", PHOTO)
+    _, frames = video_rate(clip)
+    times: dict[str, list[float]] = {"reference": [], "default": [], "advanced": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "out.mp4"
+        for _ in range(repetitions):
+            for mode in ("default", "advanced"):
+                times["reference"].append(_seconds(lambda: reference(clip, target)))
+                advanced = mode == "advanced"
+                times[mode].append(_seconds(lambda: swap(clip, photo, target, advanced=advanced)))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    figures: dict[str, Any] = {"clip": "720p " + SPEED_CLIP, "frames": frames, "repetitions": repetitions}
+    figures.update({f"seconds_{name}": [round(v, 2) for v in values] for name, values in times.items()})
+    figures.update({f"fps_{name}": round(frames / seconds, 1) for name, seconds in medians.items()})
+    figures["speed_ratio_default"] = medians["default"] / medians["reference"]
+    figures["speed_ratio_advanced"] = medians["advanced"] / medians["reference"]
+    return {"figures": figures, "targets": verdicts(SPEED_TARGETS, [figures])}
+
+
+# The child reads its peak from VmHWM: ru_maxrss would not do, because Linux keeps it
+# across fork + exec, so the child would start at the parent's own (dlib-sized) peak.
+_CHILD = """
+import importlib, json, sys
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+module, name = sys.argv[1].split(":")
+swap = getattr(importlib.import_module(module), name)
+loaded = peak_kb()
+report = swap(sys.argv[2], sys.argv[3], sys.argv[4], advanced=sys.argv[5] == "1")
+print(json.dumps({"loaded_kb": loaded, "peak_kb": peak_kb(), "frames": report.frames}))
+"""
+
+
+def peak_memory(engine: str, video: Path, photo: Path, advanced: bool) -> dict[str, Any]:
+    """Run ``engine`` ("module:function") in a fresh Python and measure its peak RSS.
+
+    The child reports its own peak (Linux ``VmHWM``); the parent also polls the child's
+    RSS plus any grandchildren's with psutil, in case work happens in helper processes.
+
+    Raises:
+        RuntimeError: when the child fails, with the end of its error output.
+    """
+    import psutil
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out, log = Path(scratch) / "out.mp4", Path(scratch) / "stderr.txt"
+        mode = "1" if advanced else "0"
+        command = [sys.executable, "-c", _CHILD, engine, str(video), str(photo), str(out), mode]
+        with open(log, "w") as errors:
+            child = psutil.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+            polled = 0
+            while child.poll() is None:
+                try:
+                    tree = [child, *child.children(recursive=True)]
+                    polled = max(polled, sum(process.memory_info().rss for process in tree))
+                except psutil.Error:
+                    pass  # the child ended between poll() and memory_info()
+                time.sleep(_POLL_SECONDS)
+            stdout = child.stdout.read() if child.stdout else ""
+        if child.returncode != 0:
+            raise RuntimeError(f"swap_video child failed: {log.read_text()[-800:]}")
+        reported = json.loads(stdout.strip().splitlines()[-1])
+    peak = max(reported["peak_kb"] * 1024, polled)
+    loaded = reported["loaded_kb"] * 1024
+    return {"frames": reported["frames"], "loaded_gb": loaded / _GB, "peak_gb": peak / _GB}
+
+
+def run_memory(out_dir: Path, quick: bool = False, engine: str = ENGINE) -> dict[str, Any]:
+    """Peak RSS on 1080p clips of N and 3N frames, in each mode (advanced only when quick)."""
+    source = testdata_file("videos", MEMORY_CLIP)
+    loops = 2 if quick else 3
+    clips = {
+        n: make_clip(source, out_dir / "clips" / f"memory_1080p_x{n}.mp4", 1920, 1080, n)
+        for n in (loops, 3 * loops)
+    }
+    photo = testdata_file("images", PHOTO)
+    figures: dict[str, Any] = {"clip": "1080p " + MEMORY_CLIP + " looped", "runs": []}
+    for advanced in (True,) if quick else (False, True):
+        peaks = []
+        for n, clip in clips.items():
+            run = {"advanced": advanced, "loops": n, **peak_memory(engine, clip, photo, advanced)}
+            figures["runs"].append(run)
+            peaks.append(run["peak_gb"])
+        figures[f"growth_{'advanced' if advanced else 'default'}"] = peaks[1] / peaks[0]
+    figures["peak_rss_gb"] = max(run["peak_gb"] for run in figures["runs"])
+    figures["rss_growth"] = max(value for key, value in figures.items() if key.startswith("growth_"))
+    return {"figures": figures, "targets": verdicts(MEMORY_TARGETS, [figures])}
+
+
+def format_speed(figures: dict[str, Any]) -> str:
+    """One line of speed figures."""
+    return (
+        f"{figures['clip']} ({figures['frames']} frames): transcode {figures['fps_reference']} fps, "
+        f"default {figures['fps_default']} fps (x{figures['speed_ratio_default']:.2f}), "
+        f"advanced {figures['fps_advanced']} fps (x{figures['speed_ratio_advanced']:.2f})"
+    )
+
+
+def format_memory(figures: dict[str, Any]) -> str:
+    """One line per memory run."""
+    return "\n".join(
+        f"{'advanced' if run['advanced'] else 'default '} {run['frames']:4d} frames 1080p: "
+        f"peak {run['peak_gb']:.2f} GB (after import {run['loaded_gb']:.2f} GB)"
+        for run in figures["runs"]
+    )
