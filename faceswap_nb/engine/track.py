@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter1d
 
+from faceswap_nb.engine.align import LEFT_EYE_RING, RIGHT_EYE_RING, INNER_LIPS_RING, OUTER_LIPS_RING
 from faceswap_nb.engine.detect import FaceDetector, iou
 from faceswap_nb.engine.landmarks import (
     LEFT_EYE_CORNER,
@@ -30,6 +31,7 @@ from faceswap_nb.engine.types import FaceObservation, Image, Points
 _CUT_THRESHOLD = 40.0  # mean absolute change of a 64×36 grey thumbnail, 0–255
 _DUPLICATE_IOU = 0.5
 _LINK_SIMILARITY = 0.6
+EXPRESSIVE_POINTS = list(LEFT_EYE_RING + RIGHT_EYE_RING + INNER_LIPS_RING + OUTER_LIPS_RING)
 
 
 @dataclass
@@ -173,16 +175,24 @@ def select(tracks: list[Track], faces: str) -> list[Track]:
     return [t for t in tracks if t.person == chosen]
 
 
-def smooth(track: Track, sigma: float) -> None:
+def smooth(track: Track, sigma: float, expressive_sigma: float) -> None:
     """Zero-phase temporal smoothing of a track's landmarks, in place.
 
     The whole track is known before rendering, so a centred Gaussian removes the mesh's
-    sub-pixel jitter without the lag a causal filter would add.
+    jitter without the lag a causal filter would add. The eyes and lips carry blinks
+    and speech, which last a few frames, so they get the lighter ``expressive_sigma``;
+    everything else, the heavier ``sigma`` that keeps the skin from shimmering.
     """
-    if sigma <= 0 or len(track.landmarks) < 3:
+    if len(track.landmarks) < 3:
         return
-    stacked = gaussian_filter1d(np.stack(track.landmarks), sigma, axis=0, mode="nearest")
-    track.landmarks = list(stacked.astype(np.float32))
+    stacked = np.stack(track.landmarks)
+    smoothed = stacked.copy()
+    steady = np.ones(stacked.shape[1], bool)
+    steady[EXPRESSIVE_POINTS] = False
+    for where, width in ((steady, sigma), (~steady, expressive_sigma)):
+        if width > 0:
+            smoothed[:, where] = gaussian_filter1d(stacked[:, where], width, axis=0, mode="nearest")
+    track.landmarks = list(smoothed.astype(np.float32))
 
 
 def by_frame(tracks: Iterable[Track]) -> dict[int, list[FaceObservation]]:

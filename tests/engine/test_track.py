@@ -10,7 +10,9 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
+from faceswap_nb.engine.align import RIGHT_EYE_RING
 from faceswap_nb.engine.track import (
+    EXPRESSIVE_POINTS,
     FaceTracker,
     Track,
     by_frame,
@@ -227,7 +229,7 @@ class TestSmooth:
                              for _ in range(40)])  # fmt: skip
         before = np.std(np.stack(track.landmarks), axis=0).mean()
 
-        smooth(track, sigma=2.0)
+        smooth(track, sigma=2.0, expressive_sigma=2.0)
 
         after = np.std(np.stack(track.landmarks), axis=0).mean()
         assert after < 0.5 * before
@@ -239,7 +241,7 @@ class TestSmooth:
         low, high = _square_face(0, 0, 60), _square_face(0, 0, 60) + 10.0
         track = Track(0, 0, [low] * 10 + [high] * 10)
 
-        smooth(track, sigma=1.5)
+        smooth(track, sigma=1.5, expressive_sigma=1.5)
 
         offsets = np.array([(points - low).mean() for points in track.landmarks])
         assert offsets[9] < 5.0 < offsets[10]
@@ -252,11 +254,27 @@ class TestSmooth:
         points = [rng.normal(size=(468, 2)).astype(np.float32) for _ in range(5)]
         short, unsmoothed = Track(0, 0, points[:2]), Track(1, 0, list(points))
 
-        smooth(short, sigma=2.0)
-        smooth(unsmoothed, sigma=0.0)
+        smooth(short, sigma=2.0, expressive_sigma=2.0)
+        smooth(unsmoothed, sigma=0.0, expressive_sigma=0.0)
 
         np.testing.assert_array_equal(np.stack(short.landmarks), np.stack(points[:2]))
         np.testing.assert_array_equal(np.stack(unsmoothed.landmarks), np.stack(points))
+
+
+    def test_eyes_and_lips_keep_a_blink_the_rest_is_held_steady(self) -> None:
+        rng = np.random.default_rng(6)
+        still = _square_face(100, 100, 80)
+        frames = [still + rng.normal(0, 1.0, still.shape).astype(np.float32) for _ in range(30)]
+        for points in frames[14:17]:  # a three-frame blink moves the eye ring down
+            points[list(RIGHT_EYE_RING), 1] += 8.0
+        track = Track(0, 0, frames)
+
+        smooth(track, sigma=3.0, expressive_sigma=0.7)
+
+        eye = [p[list(RIGHT_EYE_RING), 1].mean() - 100 for p in track.landmarks]
+        cheek = np.stack([p[~np.isin(np.arange(468), EXPRESSIVE_POINTS)] for p in track.landmarks])
+        assert eye[15] - eye[5] > 6.0
+        assert np.std(cheek, axis=0).mean() < 0.3
 
 
 class TestByFrame:
