@@ -31,6 +31,7 @@ MODELS = {
     "selfie_segmentation.tflite": "mediapipe/modules/selfie_segmentation/",
     "palm_detection_lite.tflite": "mediapipe/modules/palm_detection/",
     "hand_landmark_lite.tflite": "mediapipe/modules/hand_landmark/",
+    "iris_landmark.tflite": "mediapipe/modules/iris_landmark/",
 }
 CONNECTIONS = "mediapipe/python/solutions/face_mesh_connections.py"
 

@@ -23,6 +23,7 @@ FACE_DETECTOR = "face_detection_full_range_sparse.tflite"
 FACE_MESH = "face_landmark.tflite"
 PALM_DETECTOR = "palm_detection_lite.tflite"
 HAND_LANDMARKS = "hand_landmark_lite.tflite"
+IRIS_LANDMARKS = "iris_landmark.tflite"
 MESH_TRIANGLES = "face_mesh_triangles.npy"
 
 

@@ -28,6 +28,7 @@ from faceswap_nb.engine import decode, encode
 from faceswap_nb.engine.align import ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.light import match_detail, to_lab, transfer_lighting
 from faceswap_nb.engine.mask import blend_weights, skin_weights
@@ -82,7 +83,7 @@ class SourceFace:
                 "no face found in the source photo; use a photo where one face is clearly "
                 "visible, frontal or three-quarter, at least ~80 px wide"
             )
-        points = found[0]
+        points = EyeRefiner()(image, found[0])
         region = Region.around(points, image.shape, margin=0.15 * float(np.ptp(points[:, 0])))
         assert region is not None
         scale = min(1.0, max_face / max(region.size))

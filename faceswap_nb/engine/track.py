@@ -2,7 +2,7 @@
 
 The first pass of the pipeline feeds every frame to ``FaceTracker``. A face is detected
 once, then followed by re-cropping the mesh from its previous landmarks (cheap and
-steady); detection runs again every few frames, after a scene cut, and whenever a track
+steady), its eyelids redrawn by the iris model; detection runs again every few frames, after a scene cut, and whenever a track
 is lost. Tracks of the same person broken by a cut or an occlusion are linked by a small
 appearance signature so that "the most prominent face" means a person, not a segment.
 """
@@ -19,6 +19,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from faceswap_nb.engine.align import LEFT_EYE_RING, RIGHT_EYE_RING, INNER_LIPS_RING, OUTER_LIPS_RING
 from faceswap_nb.engine.detect import FaceDetector, iou
+from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import (
     LEFT_EYE_CORNER,
     RIGHT_EYE_CORNER,
@@ -83,6 +84,7 @@ class FaceTracker:
         self._active: list[Track] = []
         self._detector = FaceDetector()
         self._mesh = FaceMesh()
+        self._eyes = EyeRefiner()
         self._thumbnail: NDArray[np.float32] | None = None
 
     def update(self, index: int, image: Image) -> None:
@@ -96,7 +98,7 @@ class FaceTracker:
                 self._active.remove(track)
                 lost = True
                 continue
-            track.landmarks.append(found[0])
+            track.landmarks.append(self._eyes(image, found[0]))
             track.depth.append(found[1])
         if lost or not self._active or index % self.detect_every == 0:
             self._detect(index, image)
@@ -121,7 +123,7 @@ class FaceTracker:
             if found is not None:
                 # A second pass from the mesh's own ROI is much more precise than the box.
                 found = self._mesh(image, roi_from_landmarks(found[0])) or found
-                track = Track(len(self.tracks), index, [found[0]], [found[1]])
+                track = Track(len(self.tracks), index, [self._eyes(image, found[0])], [found[1]])
                 track.signature = signature(image, found[0])
                 self.tracks.append(track)
                 self._active.append(track)

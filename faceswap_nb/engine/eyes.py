@@ -1,0 +1,54 @@
+"""Eye refinement: MediaPipe's iris model redraws the eyelid contours of the mesh.
+
+The 468-point mesh follows the lids loosely: in a blink its eye opening drops by about
+a third while the real lids close. The iris model, run on a 64×64 crop of each eye,
+follows them (measured on a blink of the Obama clip: mesh 0.30 → 0.20, iris model
+0.37 → 0.16, dlib 0.33 → 0.17), and blinks are what make a swapped face look alive.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from faceswap_nb.engine.landmarks import Roi
+from faceswap_nb.engine.models import IRIS_LANDMARKS, TFLiteModel
+from faceswap_nb.engine.types import Image, Points
+
+# Mesh indices of the iris model's first 16 contour points (lower lid from the outer
+# corner, then the upper lid), for each eye seen as a right eye (the left one mirrored).
+RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173)
+LEFT_EYE_CONTOUR = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
+_CROP_SCALE = 2.3  # crop side / corner-to-corner distance
+
+
+class EyeRefiner:
+    """Replaces the mesh's eye contours with the iris model's, on a frame."""
+
+    def __init__(self) -> None:
+        self._model = TFLiteModel(IRIS_LANDMARKS)
+        self._side = self._model.input_size[0]
+
+    def __call__(self, image: Image, points: Points) -> Points:
+        """``points`` (468, 2) with both eye contours refined; the input is not changed."""
+        refined = points.copy()
+        for contour, mirrored in ((RIGHT_EYE_CONTOUR, False), (LEFT_EYE_CONTOUR, True)):
+            inner, outer = points[contour[8]], points[contour[0]]
+            left, right = (inner, outer) if mirrored else (outer, inner)
+            refined[list(contour)] = self._contour(image, left, right, mirrored)
+        return refined
+
+    def _contour(self, image: Image, left: np.ndarray, right: np.ndarray, mirrored: bool) -> Points:
+        angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
+        centre = (left + right) / 2
+        size = float(np.hypot(*(right - left))) * _CROP_SCALE
+        to_crop = Roi(float(centre[0]), float(centre[1]), max(size, 4.0), angle).to_crop(self._side)
+        crop = cv2.warpAffine(image, to_crop, (self._side, self._side), borderMode=cv2.BORDER_REPLICATE)
+        if mirrored:  # the model knows right eyes; a mirrored left eye looks like one
+            crop = crop[:, ::-1]
+        tensor = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2RGB).astype(np.float32)
+        contour = self._model(tensor[None] / 255.0)[0].reshape(-1, 3)[:16, :2].copy()
+        if mirrored:
+            contour[:, 0] = self._side - contour[:, 0]
+        to_frame = cv2.invertAffineTransform(to_crop)
+        return (contour @ to_frame[:, :2].T + to_frame[:, 2]).astype(np.float32)
