@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from faceswap_nb.engine.models import FACE_DETECTOR, TFLiteModel
+from faceswap_nb.engine.models import ANALYSIS_THREADS, FACE_DETECTOR, TFLiteModel
 from faceswap_nb.engine.types import Detection, Image
 
 _INPUT = 192
@@ -117,8 +117,8 @@ def weighted_nms(
 class FaceDetector:
     """Finds faces in a frame; call it with a BGR image."""
 
-    def __init__(self) -> None:
-        self._model = TFLiteModel(FACE_DETECTOR)
+    def __init__(self, *, num_threads: int = ANALYSIS_THREADS) -> None:
+        self._model = TFLiteModel(FACE_DETECTOR, num_threads=num_threads)
         self._anchors = ssd_anchors(_INPUT, ((_STRIDE, 1),))
 
     def __call__(self, image: Image) -> list[Detection]:

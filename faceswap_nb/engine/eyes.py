@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from faceswap_nb.engine.landmarks import Roi
-from faceswap_nb.engine.models import IRIS_LANDMARKS, TFLiteModel
+from faceswap_nb.engine.models import ANALYSIS_THREADS, IRIS_LANDMARKS, TFLiteModel
 from faceswap_nb.engine.types import Image, Points
 
 # Mesh indices of the iris model's first 16 contour points (lower lid from the outer
@@ -25,8 +25,8 @@ _CROP_SCALE = 2.3  # crop side / corner-to-corner distance
 class EyeRefiner:
     """Replaces the mesh's eye contours with the iris model's, on a frame."""
 
-    def __init__(self) -> None:
-        self._model = TFLiteModel(IRIS_LANDMARKS)
+    def __init__(self, *, num_threads: int = ANALYSIS_THREADS) -> None:
+        self._model = TFLiteModel(IRIS_LANDMARKS, num_threads=num_threads)
         self._side = self._model.input_size[0]
 
     def __call__(self, image: Image, points: Points) -> Points:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from faceswap_nb.engine.models import FACE_MESH, TFLiteModel
+from faceswap_nb.engine.models import ANALYSIS_THREADS, FACE_MESH, TFLiteModel
 from faceswap_nb.engine.types import Detection, Image, Points
 
 # Mesh indices of the outer eye corners (the subject's right, then left): they set the roll.
@@ -66,8 +66,8 @@ def roi_from_landmarks(landmarks: Points) -> Roi:
 class FaceMesh:
     """Runs the 468-point mesh on a ROI of a frame."""
 
-    def __init__(self) -> None:
-        self._model = TFLiteModel(FACE_MESH)
+    def __init__(self, *, num_threads: int = ANALYSIS_THREADS) -> None:
+        self._model = TFLiteModel(FACE_MESH, num_threads=num_threads)
         self._side = self._model.input_size[0]
 
     def __call__(

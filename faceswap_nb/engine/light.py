@@ -2,8 +2,10 @@
 
 The face is split into a low-frequency part (shading, skin tone, the colour of the
 light) and the detail above it (identity: skin texture, brows, creases). The result is
-the source's detail on the target's low frequencies, in CIELAB, with a blur about a
-tenth of the face wide: the scene's light falls on the new face, the photo's does not.
+the source's detail on the target's low frequencies, per colour channel, with a blur
+about a tenth of the face wide: the scene's light falls on the new face, the photo's
+does not. (Working in BGR rather than CIELAB gave the same lighting correlation on the
+benchmarks and saves three colour conversions a frame.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from faceswap_nb.engine.types import Image
 _DOWNSAMPLE = 4
 
 
-def masked_blur(lab: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+def masked_blur(image: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
     """Gaussian blur that only averages pixels where ``weight`` > 0 (normalised convolution).
 
     Work happens at a quarter of the resolution: only low frequencies survive the blur,
@@ -26,9 +28,9 @@ def masked_blur(lab: NDArray[np.float32], weight: NDArray[np.float32], sigma: fl
     height, width = weight.shape
     small = (max(1, width // _DOWNSAMPLE), max(1, height // _DOWNSAMPLE))
     w_small = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    lab_small = cv2.resize(lab * weight[..., None], small, interpolation=cv2.INTER_AREA)
+    image_small = cv2.resize(image * weight[..., None], small, interpolation=cv2.INTER_AREA)
     s = max(sigma / _DOWNSAMPLE, 0.5)
-    num = cv2.GaussianBlur(lab_small, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+    num = cv2.GaussianBlur(image_small, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
     den = cv2.GaussianBlur(w_small, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
     mean = num / np.maximum(den, 1e-4)[..., None]
     return cv2.resize(mean, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -39,28 +41,22 @@ def to_lab(image: Image) -> NDArray[np.float32]:
     return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB)
 
 
-def to_bgr(lab: NDArray[np.float32]) -> Image:
-    """Float CIELAB → BGR uint8."""
-    bgr = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-    return np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def transfer_lighting(
-    warped: Image, target_lab: NDArray[np.float32], weight: NDArray[np.float32],
-    face_width: float, *, scale: float = 0.1,
+    warped: Image, target: Image, weight: NDArray[np.float32], face_width: float,
+    *, scale: float = 0.1,
 ) -> Image:
-    """``warped`` with its low frequencies replaced by the target's, inside ``weight``.
+    """``warped`` with its low frequencies replaced by ``target``'s, inside ``weight``.
 
     Args:
         warped: the source face already warped onto the target mesh.
-        target_lab: the same window of the target frame, in CIELAB (``to_lab``).
+        target: the same window of the target frame.
         weight: where both images show face skin (1) and where not (0).
         face_width: in pixels; the blur's sigma is ``scale × face_width``.
     """
     sigma = scale * face_width
-    source_lab = to_lab(warped)
-    shift = masked_blur(target_lab, weight, sigma) - masked_blur(source_lab, weight, sigma)
-    return to_bgr(source_lab + shift)
+    source, scene = warped.astype(np.float32), target.astype(np.float32)
+    shift = masked_blur(scene, weight, sigma) - masked_blur(source, weight, sigma)
+    return np.clip(source + shift + 0.5, 0, 255).astype(np.uint8)
 
 
 def match_detail(face: Image, target: Image, weight: NDArray[np.float32], *, sigma: float = 1.5) -> Image:
@@ -68,16 +64,19 @@ def match_detail(face: Image, target: Image, weight: NDArray[np.float32], *, sig
 
     A sharp photo laid on a soft, compressed video looks pasted on and its pores and
     creases shimmer as the face moves; matching the energy of the finest band (detail
-    below ``sigma`` pixels) inside ``weight`` fixes both. Detail is never sharpened.
+    below ``sigma`` pixels, measured on grey) inside ``weight`` fixes both. Detail is
+    never sharpened.
     """
     inside = weight > 0.5
     if inside.sum() < 50:
         return face
-    face_f = face.astype(np.float32)
-    face_detail = face_f - cv2.GaussianBlur(face_f, (0, 0), sigma)
-    target_f = target.astype(np.float32)
-    target_detail = target_f - cv2.GaussianBlur(target_f, (0, 0), sigma)
-    ratio = float(target_detail[inside].std() / max(face_detail[inside].std(), 1e-3))
+    ratio = _detail(target, inside, sigma) / max(_detail(face, inside, sigma), 1e-3)
     if ratio >= 1.0:
         return face
-    return np.clip(face_f - (1.0 - ratio) * face_detail + 0.5, 0, 255).astype(np.uint8)
+    blurred = cv2.GaussianBlur(face, (0, 0), sigma)
+    return cv2.addWeighted(face, ratio, blurred, 1.0 - ratio, 0.0)
+
+
+def _detail(image: Image, where: NDArray[np.bool_], sigma: float) -> float:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return float((grey - cv2.GaussianBlur(grey, (0, 0), sigma))[where].std())

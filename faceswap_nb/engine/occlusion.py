@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faceswap_nb.engine.hands import HandFinder, hand_mask
+from faceswap_nb.engine.light import to_lab
 from faceswap_nb.engine.types import Image, Mask, Points
 from faceswap_nb.engine.warp import Region
 
@@ -86,11 +87,11 @@ class OcclusionFinder:
 
     def __call__(
         self, frame: Image, track_id: int, points: Points, region: Region,
-        lab: NDArray[np.float32], covered: NDArray[np.bool_], face_width: float,
+        covered: NDArray[np.bool_], face_width: float,
     ) -> Mask:
         """How much each pixel of ``region`` is occluded (0 = face, 1 = occluder)."""
         skin = covered & ~feature_mask(points, region, face_width)
-        raw = appearance_occluders(lab, skin) & covered
+        raw = appearance_occluders(to_lab(region.of(frame)), skin) & covered
         hands = hand_mask(self._hands_near(frame, region), (region.size[1], region.size[0]),
                           (region.x0, region.y0))
         mask = np.maximum(clean(raw, face_width), hands)

@@ -10,6 +10,7 @@ Only landmarks (a few KB a frame) outlive a frame, so memory stays flat in clip 
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -25,18 +26,18 @@ from numpy.typing import NDArray
 from faceswap_nb._errors import NoFaceInSource, NoFaceInVideo
 from faceswap_nb._version import __version__
 from faceswap_nb.engine import decode, encode
-from faceswap_nb.engine.align import ShapeTransfer, hole_triangles
+from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.light import match_detail, to_lab, transfer_lighting
+from faceswap_nb.engine.light import match_detail, transfer_lighting
 from faceswap_nb.engine.mask import blend_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.track import FaceTracker, by_frame, select, smooth
 from faceswap_nb.engine.types import FaceObservation, Frame, Image, Points, SwapReport
-from faceswap_nb.engine.warp import Region, warp_face
+from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
 
 Progress = Callable[[float], None]
 FACE_CHOICES = ("largest", "all")
@@ -146,6 +147,11 @@ class _Timings(dict[str, float]):
             self[name] = self.get(name, 0.0) + time.perf_counter() - start
 
 
+@functools.lru_cache(maxsize=1)
+def _triangles_with_holes() -> NDArray[np.int32]:
+    return np.concatenate([mesh_triangles(), hole_triangles()])
+
+
 def face_width(points: Points) -> float:
     """Face size in pixels: the geometric mean of the mesh box sides (roughly roll-invariant)."""
     return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
@@ -169,27 +175,28 @@ def render_face(
     with timings.stage("align"):
         points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
     with timings.stage("warp"):
-        warped, covered = warp_face(
-            source.image, source.points, points, face.depth, mesh_triangles(), region
-        )
+        warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
+        warped = warp.sample(source.image, source.points)
         # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
-        holes, in_holes = warp_face(frame, face.landmarks, points, face.depth, hole_triangles(), region)
-        in_holes &= ~covered
-    target_lab = to_lab(target)
+        holes = warp.sample(frame, face.landmarks)
+        in_holes = polygon_mask(points, HOLE_RINGS, region)
+        covered = warp.silhouette() & ~in_holes
     occluded = None
     if occlusion is not None:
         with timings.stage("occlusion"):
-            occluded = occlusion(frame, face.track_id, face.landmarks, region, target_lab, covered, width)
+            occluded = occlusion(frame, face.track_id, face.landmarks, region, covered, width)
     with timings.stage("light"):
         skin = skin_weights(covered, occluded)
-        lit = transfer_lighting(warped, target_lab, skin, width, scale=config.light_scale)
+        lit = transfer_lighting(warped, target, skin, width, scale=config.light_scale)
         lit = match_detail(lit, target, skin)
     with timings.stage("mask"):
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded
     with timings.stage("blend"):
-        face_image = np.where(covered[..., None], lit, np.where(in_holes[..., None], holes, target))
+        face_image = target.copy()
+        np.copyto(face_image, holes, where=in_holes[..., None])
+        np.copyto(face_image, lit, where=covered[..., None])
         target[:] = alpha_blend(face_image, target, weight)
     return True
 

@@ -1,10 +1,10 @@
 """Dense warp of the source face onto the target's mesh.
 
-Every triangle of the 468-point mesh has its own affine map from the target frame back
-into the source photo. Rasterising a triangle-id map once per face and sampling with a
-single ``cv2.remap`` is ~6× faster than warping triangle by triangle. The mesh has holes
-for the eyes and the inner mouth, so those pixels stay the target's own: blinks, gaze,
-teeth and tongue follow the target video.
+Every triangle of the mesh has its own affine map from the target frame back into the
+source photo. Rasterising a triangle-id map once per face and sampling with a single
+``cv2.remap`` is ~6× faster than warping triangle by triangle. The mesh has holes for
+the eyes and the inner mouth; the pipeline fills them from the target frame itself
+(through the same map), so blinks, gaze, teeth and tongue follow the target video.
 """
 
 from __future__ import annotations
@@ -59,41 +59,80 @@ def triangle_affines(dst: Points, src: Points, triangles: NDArray[np.int32]) -> 
 
 
 def triangle_ids(
-    dst: Points, depth: NDArray[np.float32], triangles: NDArray[np.int32], region: Region
+    dst: Points, depth: NDArray[np.float32], triangles: NDArray[np.int32], region: Region,
+    step: int = 1,
 ) -> NDArray[np.int32]:
     """Which triangle covers each pixel of ``region`` (-1: none), nearest drawn last.
 
-    Drawing far triangles first makes the visible side win where a turned head folds
-    the mesh over itself.
+    With ``step`` > 1 the map is drawn on a coarser grid (one cell per ``step`` × ``step``
+    pixels). Drawing far triangles first makes the visible side win where a turned
+    head folds the mesh over itself.
     """
     width, height = region.size
-    ids = np.full((height, width), -1, np.int32)
+    ids = np.full((-(-height // step), -(-width // step)), -1, np.int32)
     offset = np.array([region.x0, region.y0], np.float32)
-    corners = np.round((dst[triangles] - offset) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
+    # Cell (i, j) stands for the full-resolution pixel centre ((j + 0.5) step - 0.5, …).
+    cells = (dst[triangles] - offset + 0.5) / step - 0.5
+    corners = np.round(cells * (1 << _SUBPIXEL_BITS)).astype(np.int32)
     order = np.argsort(-depth[triangles].mean(1))
     for t in order:
         cv2.fillConvexPoly(ids, corners[t], int(t), cv2.LINE_8, _SUBPIXEL_BITS)
     return ids
 
 
-def warp_face(
-    source: Image,
-    source_points: Points,
-    dst_points: Points,
-    dst_depth: NDArray[np.float32],
-    triangles: NDArray[np.int32],
-    region: Region,
-) -> tuple[Image, NDArray[np.bool_]]:
-    """The source face drawn on the target mesh inside ``region``, and where it landed."""
-    ids = triangle_ids(dst_points, dst_depth, triangles, region)
-    covered = ids >= 0
-    affines = triangle_affines(dst_points, source_points, triangles)
-    xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
-    ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
-    chosen = affines[np.where(covered, ids, 0)]
-    map_x = chosen[..., 0, 0] * xs + chosen[..., 0, 1] * ys + chosen[..., 0, 2]
-    map_y = chosen[..., 1, 0] * xs + chosen[..., 1, 1] * ys + chosen[..., 1, 2]
-    warped = cv2.remap(
-        source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return warped, covered
+class MeshWarp:
+    """Where each pixel of ``region``, on the ``dst`` mesh, sits on the same mesh elsewhere.
+
+    The triangle map is drawn once and serves every image sampled through it (the
+    source photo, and the target frame for its own eyes and mouth). A piecewise-affine
+    map is continuous, so it is computed on a grid ``step`` pixels apart and
+    interpolated: about four times cheaper at ``step`` 2, with sub-pixel error.
+    """
+
+    def __init__(
+        self, dst: Points, depth: NDArray[np.float32], triangles: NDArray[np.int32],
+        region: Region, step: int = 2,
+    ) -> None:
+        self.dst, self.triangles, self.region, self.step = dst, triangles, region, step
+        self._ids = triangle_ids(dst, depth, triangles, region, step)
+        rows, cols = self._ids.shape
+        self._xs = region.x0 + (np.arange(cols, dtype=np.float32) + 0.5) * step - 0.5
+        self._ys = region.y0 + (np.arange(rows, dtype=np.float32) + 0.5) * step - 0.5
+
+    def sample(self, image: Image, points: Points) -> Image:
+        """``image`` (whose mesh is ``points``) drawn on the ``dst`` mesh inside the region."""
+        affines = triangle_affines(self.dst, points, self.triangles)
+        chosen = affines[np.maximum(self._ids, 0)]
+        xs, ys = self._xs[None, :], self._ys[:, None]
+        map_x = chosen[..., 0, 0] * xs + chosen[..., 0, 1] * ys + chosen[..., 0, 2]
+        map_y = chosen[..., 1, 0] * xs + chosen[..., 1, 1] * ys + chosen[..., 1, 2]
+        width, height = self.region.size
+        if self.step > 1:
+            rows, cols = self._ids.shape
+            full = (cols * self.step, rows * self.step)
+            map_x = cv2.resize(map_x, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
+            map_y = cv2.resize(map_y, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
+        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def silhouette(self) -> NDArray[np.bool_]:
+        """Pixels of the region that the mesh covers (stair-stepped by ``step`` pixels).
+
+        Only the outline is coarse, and the blend fades it out; the eye and mouth holes
+        are drawn sharp with ``polygon_mask``.
+        """
+        covered = (self._ids >= 0).astype(np.uint8)
+        if self.step > 1:
+            covered = np.repeat(np.repeat(covered, self.step, axis=0), self.step, axis=1)
+        width, height = self.region.size
+        return covered[:height, :width].astype(bool)
+
+
+def polygon_mask(points: Points, rings: tuple[tuple[int, ...], ...], region: Region) -> NDArray[np.bool_]:
+    """Pixels of ``region`` inside any of the closed ``rings`` of mesh points."""
+    width, height = region.size
+    mask = np.zeros((height, width), np.uint8)
+    offset = np.array([region.x0, region.y0], np.float32)
+    for ring in rings:
+        polygon = np.round((points[list(ring)] - offset) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
+        cv2.fillPoly(mask, [polygon], 1, cv2.LINE_8, _SUBPIXEL_BITS)
+    return mask.astype(bool)

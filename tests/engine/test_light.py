@@ -8,7 +8,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
-from faceswap_nb.engine.light import masked_blur, to_bgr, to_lab, transfer_lighting
+from faceswap_nb.engine.light import masked_blur, to_lab, transfer_lighting
 
 FACE_WIDTH = 100.0
 
@@ -39,7 +39,8 @@ def _darker_and_tinted(image: np.ndarray) -> np.ndarray:
     lab[..., 0] *= 0.6
     lab[..., 1] += 10.0
     lab[..., 2] -= 8.0
-    return to_bgr(lab)
+    bgr = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+    return np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _high_pass(image: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -48,11 +49,6 @@ def _high_pass(image: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 
 class TestLab:
-    def test_round_trip_is_lossless_to_a_grey_level(self, source_face: np.ndarray) -> None:
-        back = to_bgr(to_lab(source_face))
-
-        assert np.abs(back.astype(int) - source_face.astype(int)).max() <= 1
-
     def test_lightness_runs_from_0_to_100(self) -> None:
         lab = to_lab(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8))
 
@@ -103,7 +99,7 @@ class TestTransferLighting:
         warped = _darker_and_tinted(source_face)
         inside = skin > 0
 
-        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
 
         assert lit.shape == warped.shape and lit.dtype == np.uint8
         target_mean = to_lab(target_face)[inside].mean(0)
@@ -118,7 +114,7 @@ class TestTransferLighting:
         inside = cv2.erode(skin, np.ones((9, 9), np.uint8)) > 0
         sigma = 0.1 * FACE_WIDTH
 
-        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
 
         lit_low = masked_blur(to_lab(lit), skin, sigma)[inside]
         target_low = masked_blur(to_lab(target_face), skin, sigma)[inside]
@@ -130,13 +126,13 @@ class TestTransferLighting:
         warped = _darker_and_tinted(source_face)
         inside = skin > 0
 
-        lit = transfer_lighting(warped, to_lab(target_face), skin, FACE_WIDTH)
+        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
 
         detail = _high_pass(lit, inside)
         assert np.corrcoef(detail, _high_pass(warped, inside))[0, 1] > 0.9
         assert abs(np.corrcoef(detail, _high_pass(target_face, inside))[0, 1]) < 0.3
 
     def test_the_same_light_changes_nothing(self, source_face: np.ndarray, skin: np.ndarray) -> None:
-        lit = transfer_lighting(source_face, to_lab(source_face), skin, FACE_WIDTH)
+        lit = transfer_lighting(source_face, source_face, skin, FACE_WIDTH)
 
         assert np.abs(lit.astype(int) - source_face.astype(int)).max() <= 1

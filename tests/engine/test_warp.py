@@ -10,7 +10,7 @@ from skimage import data
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.models import mesh_triangles
-from faceswap_nb.engine.warp import Region, triangle_affines, triangle_ids, warp_face
+from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask, triangle_affines, triangle_ids
 
 RIGHT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133,
              173, 157, 158, 159, 160, 161, 246]  # fmt: skip
@@ -141,66 +141,81 @@ class TestTriangleIds:
 
         assert ids[7, 7] == 0 and ids[0, 0] == -1
 
+    def test_a_coarse_map_has_one_cell_per_step_pixels(self) -> None:
+        points = np.array([[0, 0], [20, 0], [0, 20], [20, 20]], np.float32)
+        triangles = np.array([[0, 1, 2], [1, 3, 2]], np.int32)
 
-class TestWarpFace:
-    def test_warping_onto_its_own_mesh_reproduces_the_source(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+        ids = triangle_ids(points, np.zeros(4, np.float32), triangles, Region(0, 0, 31, 30), step=2)
+
+        assert ids.shape == (15, 16)
+        assert ids[1, 1] == 0 and ids[8, 8] == 1 and ids[13, 14] == -1
+
+
+class TestMeshWarp:
+    @pytest.mark.parametrize("step", [1, 2])
+    def test_sampling_through_its_own_mesh_reproduces_the_image(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], step: int
     ) -> None:
         points, depth = astronaut_mesh
         region = Region.around(points, astronaut.shape, margin=2.0)
         assert region is not None
+        warp = MeshWarp(points, depth, mesh_triangles(), region, step=step)
 
-        warped, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+        warped = warp.sample(astronaut, points)
+        covered = warp.silhouette()
 
         assert warped.shape == (*covered.shape, 3) and warped.dtype == np.uint8
         assert covered.shape == (region.size[1], region.size[0])
         assert covered.mean() > 0.5
-        error = np.abs(warped.astype(int) - region.of(astronaut).astype(int))[covered]
+        inner = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        error = np.abs(warped.astype(int) - region.of(astronaut).astype(int))[inner]
         assert error.mean() < 1.0
 
-    def test_samples_the_source_where_its_own_points_are(
+    def test_samples_each_image_where_its_own_points_are(
         self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
     ) -> None:
-        # The source photo is the frame moved by (7, -4): the warp must undo the move.
+        # The source photo is the frame moved by (7, -4): the warp must undo the move,
+        # and the same warp must still sample the unmoved frame correctly.
         points, depth = astronaut_mesh
         move = np.float32([[1, 0, 7], [0, 1, -4]])
         source = cv2.warpAffine(astronaut, move, (530, 530))
         region = Region.around(points, astronaut.shape, margin=2.0)
         assert region is not None
         target = region.of(astronaut).astype(int)
+        warp = MeshWarp(points, depth, mesh_triangles(), region)
+        inner = cv2.erode(warp.silhouette().astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
 
-        warped, covered = warp_face(
-            source, points + np.float32([7, -4]), points, depth, mesh_triangles(), region
-        )
-        unmoved, _ = warp_face(source, points, points, depth, mesh_triangles(), region)
+        moved_back = warp.sample(source, points + np.float32([7, -4]))
+        unmoved = warp.sample(source, points)
+        frame = warp.sample(astronaut, points)
 
-        assert np.abs(warped.astype(int) - target)[covered].mean() < 1.0
-        assert np.abs(unmoved.astype(int) - target)[covered].mean() > 5.0
+        assert np.abs(moved_back.astype(int) - target)[inner].mean() < 1.0
+        assert np.abs(unmoved.astype(int) - target)[inner].mean() > 5.0
+        assert np.abs(frame.astype(int) - target)[inner].mean() < 1.0
 
     @pytest.mark.parametrize("ring", [RIGHT_EYE, LEFT_EYE], ids=["right eye", "left eye"])
-    def test_leaves_the_open_eyes_uncovered(
+    def test_the_mesh_alone_leaves_the_open_eyes_uncovered(
         self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], ring: list[int]
     ) -> None:
         points, depth = astronaut_mesh
         region = Region.around(points, astronaut.shape, margin=2.0)
         assert region is not None
 
-        _, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+        covered = MeshWarp(points, depth, mesh_triangles(), region, step=1).silhouette()
 
         eye = _inside(points[ring], region)
         assert eye.sum() > 20
         assert not covered[eye].any()
 
-    def test_leaves_the_mouth_between_the_lips_to_the_target(
+    def test_polygon_mask_finds_the_mouth_between_the_lips(
         self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
     ) -> None:
-        # The astronaut smiles with closed lips: a thin slit, so only most of it is a hole.
-        points, depth = astronaut_mesh
+        points, _ = astronaut_mesh
         region = Region.around(points, astronaut.shape, margin=2.0)
         assert region is not None
 
-        _, covered = warp_face(astronaut, points, points, depth, mesh_triangles(), region)
+        mouth = polygon_mask(points, (tuple(INNER_LIPS),), region)
 
-        mouth = _inside(points[INNER_LIPS], region)
-        assert mouth.sum() > 50
-        assert covered[mouth].mean() < 0.25
+        assert _inside(points[INNER_LIPS], region)[mouth].size > 0
+        assert mouth[_inside(points[INNER_LIPS], region)].all()
+        assert not polygon_mask(points, (tuple(INNER_LIPS),), Region(0, 0, 10, 10)).any()
