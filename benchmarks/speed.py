@@ -131,7 +131,7 @@ def _time_clip(
             for mode in ("default", "advanced"):
                 times["reference"].append(_seconds(lambda: reference(clip, target)))
                 advanced = mode == "advanced"
-                times[mode].append(_seconds(lambda: swap(clip, photo, target, advanced=advanced)))
+                times[mode].append(_seconds(lambda a=advanced: swap(clip, photo, target, advanced=a)))
     medians = {name: statistics.median(values) for name, values in times.items()}
     figures: dict[str, Any] = {"frames": frames, "repetitions": repetitions}
     figures.update({f"seconds_{name}": [round(v, 2) for v in values] for name, values in times.items()})

@@ -67,7 +67,7 @@ def read_metadata(path: StrPath) -> dict[str, str]:
         with av.open(os.fspath(path), metadata_errors="replace") as container:
             return dict(container.metadata)
     except (av.FFmpegError, OSError) as error:
-        raise InvalidVideo(f"'{Path(path).name}' cannot be opened to read its tags: {error}")
+        raise InvalidVideo(f"'{Path(path).name}' cannot be opened to read its tags: {error}") from error
 
 
 def is_marked_synthetic(path: StrPath) -> bool:
@@ -160,7 +160,7 @@ class VideoWriter:
         except BaseException as error:
             self._abort()
             if isinstance(error, (OSError, av.FFmpegError)):
-                raise OutputNotWritable(f"could not finish writing {self.out_path}: {error}")
+                raise OutputNotWritable(f"could not finish writing {self.out_path}: {error}") from error
             raise
 
     def write(self, frame: Frame) -> None:
@@ -308,7 +308,7 @@ class _AudioTrack:
         try:
             container = av.open(os.fspath(source), metadata_errors="replace")
         except av.FFmpegError as error:
-            raise InvalidVideo(f"'{Path(source).name}' cannot be opened for its audio: {error}")
+            raise InvalidVideo(f"'{Path(source).name}' cannot be opened for its audio: {error}") from error
         if not container.streams.audio:
             container.close()
             return None
@@ -378,5 +378,5 @@ def _create_temp_file(out_path: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as error:
-            raise OutputNotWritable(f"cannot create a file in {out_path.parent}: {error}")
+            raise OutputNotWritable(f"cannot create a file in {out_path.parent}: {error}") from error
     raise OutputNotWritable(f"cannot create a temporary file in {out_path.parent}")

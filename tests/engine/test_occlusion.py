@@ -89,7 +89,6 @@ def _clip_with_occluder(folder):
     """A 12-frame clip of the astronaut, a coffee-texture disc over the lower-left face."""
     from fractions import Fraction
 
-    import av
     import cv2
     from skimage import data
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import threading
 from pathlib import Path
 
 import av
@@ -25,9 +23,6 @@ from faceswap_nb.engine import SwapConfig, SwapReport, swap_video
 from faceswap_nb.engine.decode import Limits, read_frames
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.encode import is_marked_synthetic
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.pipeline import SourceFace, _Timings, face_width, prefetched, render_face
-from faceswap_nb.engine.types import FaceObservation, Frame
 
 SIDE = 320  # the generated clip: the astronaut at 320×320, 10 frames at 10 fps
 FRAMES = 10
@@ -247,108 +242,6 @@ class TestSwapVideoRefusals:
         assert _files(tmp_path) == []
 
 
-@pytest.fixture(scope="module")
-def grace_source() -> SourceFace:
-    return SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)))
-
-
-@pytest.fixture(scope="module")
-def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
-    """The 512×512 astronaut frame and its face as the tracker would report it."""
-    frame = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    mesh = FaceMesh()
-    first = mesh(frame, roi_from_detection(FaceDetector()(frame)[0]))
-    assert first is not None
-    found = mesh(frame, roi_from_landmarks(first[0]))
-    assert found is not None
-    return frame, FaceObservation(0, found[0], found[1], 1.0)
-
-
-class TestSourceFace:
-    def test_crops_the_photo_around_its_face(self, grace_source: SourceFace) -> None:
-        height, width = grace_source.image.shape[:2]
-        points = grace_source.points
-
-        assert grace_source.image.dtype == np.uint8 and grace_source.image.flags.c_contiguous
-        assert points.shape == (468, 2) and points.dtype == np.float32
-        assert np.all(points >= 0) and np.all(points <= [width, height])
-        # A margin around the face, not the whole photo (512×600).
-        assert 1.1 < width / np.ptp(points[:, 0]) < 1.6
-        assert width < 512 and height < 600
-
-    def test_downscales_a_large_face_with_its_points(self, grace_source: SourceFace) -> None:
-        small = SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)), max_face=100)
-
-        assert max(small.image.shape[:2]) <= 101
-        scale = small.image.shape[1] / grace_source.image.shape[1]
-        np.testing.assert_allclose(small.points, grace_source.points * scale, atol=1.5)
-
-    def test_refuses_a_photo_without_a_face(self) -> None:
-        noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
-
-        with pytest.raises(NoFaceInSource, match="no face"):
-            SourceFace.from_image(noise)
-
-
-class TestFaceWidth:
-    def test_is_the_geometric_mean_of_the_box_sides(self) -> None:
-        points = np.array([[10, 20], [40, 20], [10, 140], [25, 80]], np.float32)
-
-        assert face_width(points) == pytest.approx(math.sqrt(30 * 120))
-
-    @pytest.mark.parametrize("degrees", [15, 30, 45, 90])
-    def test_hardly_changes_when_the_head_rolls(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], degrees: float
-    ) -> None:
-        points = astronaut_face[1].landmarks
-        turn = math.radians(degrees)
-        rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
-
-        rolled = (points @ rotation.T).astype(np.float32)
-
-        assert face_width(rolled) == pytest.approx(face_width(points), rel=0.1)
-
-
-class TestRenderFace:
-    def test_replaces_the_face_inside_its_region_only(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
-    ) -> None:
-        original, face = astronaut_face
-        frame = original.copy()
-        timings = _Timings()
-
-        assert render_face(frame, face, grace_source, SwapConfig(), timings) is True
-
-        changed = np.abs(frame.astype(int) - original.astype(int)).max(axis=2) > 0
-        x0, y0 = np.floor(face.landmarks.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(face.landmarks.max(0)).astype(int) + 3
-        outside = np.ones_like(changed)
-        outside[y0:y1, x0:x1] = False
-        assert not changed[outside].any()
-        assert changed[y0:y1, x0:x1].mean() > 0.3
-        assert {"warp", "light", "mask", "blend"} <= set(timings)
-
-    def test_an_off_frame_face_is_skipped(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
-    ) -> None:
-        original, face = astronaut_face
-        gone = FaceObservation(0, face.landmarks + np.float32([1000, 0]), face.depth, 1.0)
-        frame = original.copy()
-
-        assert render_face(frame, gone, grace_source, SwapConfig(), _Timings()) is False
-        np.testing.assert_array_equal(frame, original)
-
-    def test_a_face_half_out_of_the_frame_is_drawn_where_visible(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
-    ) -> None:
-        original, face = astronaut_face
-        half = FaceObservation(0, face.landmarks - np.float32([225, 0]), face.depth, 1.0)
-        frame = original.copy()
-
-        assert render_face(frame, half, grace_source, SwapConfig(), _Timings()) is True
-        assert np.abs(frame.astype(int) - original.astype(int))[:, :60].max() > 0
-
-
 @pytest.mark.testdata
 @pytest.mark.parametrize(("faces", "changed"), [("largest", 1), ("all", 2)])
 def test_faces_chooses_how_many_people_are_replaced(
@@ -391,35 +284,3 @@ def test_swaps_a_real_talking_head_in_nearly_every_frame(
         assert container.streams.audio, "the talking clip's audio was dropped"
 
 
-class TestPrefetched:
-    def test_frames_arrive_in_order(self) -> None:
-        frames = [Frame(i, np.zeros((2, 2, 3), np.uint8), i) for i in range(20)]
-        assert [f.index for f in prefetched(iter(frames), depth=2)] == list(range(20))
-
-    def test_a_decode_error_reaches_the_caller(self) -> None:
-        def failing():
-            yield Frame(0, np.zeros((2, 2, 3), np.uint8), 0)
-            raise InvalidVideo("cut short")
-
-        received = []
-        with pytest.raises(InvalidVideo, match="cut short"):
-            for frame in prefetched(failing()):
-                received.append(frame.index)
-        assert received == [0]
-
-    def test_stopping_early_stops_the_decoding_thread(self) -> None:
-        produced = []
-
-        def endless():
-            index = 0
-            while True:
-                produced.append(index)
-                yield Frame(index, np.zeros((2, 2, 3), np.uint8), index)
-                index += 1
-
-        stream = prefetched(endless(), depth=2)
-        assert next(stream).index == 0
-        stream.close()
-        count = len(produced)
-        assert count < 10
-        assert not any(t.name == "faceswap-decode" for t in threading.enumerate())

@@ -1,0 +1,91 @@
+"""Rendering one face: align → warp → (occlusion) → light → mask → blend, in place.
+
+Each stage is a module of its own; this one only composes them for one face of one
+frame and times each stage.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
+from faceswap_nb.engine.blend import alpha_blend
+from faceswap_nb.engine.light import match_detail, transfer_lighting
+from faceswap_nb.engine.mask import blend_weights, skin_weights
+from faceswap_nb.engine.models import mesh_triangles
+from faceswap_nb.engine.occlusion import OcclusionFinder
+from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.types import FaceObservation, Image, Points
+from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
+
+
+class Timings(dict[str, float]):
+    """Seconds spent per stage, accumulated with ``with timings.stage(name):``."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - start
+
+
+@functools.lru_cache(maxsize=1)
+def _triangles_with_holes() -> NDArray[np.int32]:
+    return np.concatenate([mesh_triangles(), hole_triangles()])
+
+
+def face_width(points: Points) -> float:
+    """Face size in pixels: the geometric mean of the mesh box sides (roughly roll-invariant)."""
+    return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
+
+
+def render_face(
+    frame: Image, face: FaceObservation, source: SourceFace, light_scale: float,
+    timings: Timings, occlusion: OcclusionFinder | None = None,
+    shape: ShapeTransfer | None = None,
+) -> bool:
+    """Replace one face in ``frame`` in place; False when it is off-frame.
+
+    With an ``occlusion`` finder, whatever covers the target face stays in front; with a
+    ``shape`` transfer, the face takes the source's proportions.
+    """
+    region = Region.around(face.landmarks, frame.shape, margin=2.0)
+    if region is None:
+        return False
+    width = face_width(face.landmarks)
+    target = region.of(frame)
+    with timings.stage("align"):
+        points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
+    with timings.stage("warp"):
+        warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
+        warped = warp.sample(source.image, source.points)
+        # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
+        holes = warp.sample(frame, face.landmarks)
+        in_holes = polygon_mask(points, HOLE_RINGS, region)
+        covered = warp.silhouette() & ~in_holes
+    occluded = None
+    if occlusion is not None:
+        with timings.stage("occlusion"):
+            occluded = occlusion(frame, face.track_id, face.landmarks, region, covered, width)
+    with timings.stage("light"):
+        skin = skin_weights(covered, occluded)
+        lit = transfer_lighting(warped, target, skin, width, scale=light_scale)
+        lit = match_detail(lit, target, skin)
+    with timings.stage("mask"):
+        weight = blend_weights(covered | in_holes, width)
+        if occluded is not None:
+            weight *= 1.0 - occluded
+    with timings.stage("blend"):
+        face_image = target.copy()
+        np.copyto(face_image, holes, where=in_holes[..., None])
+        np.copyto(face_image, lit, where=covered[..., None])
+        target[:] = alpha_blend(face_image, target, weight)
+    return True

@@ -1,0 +1,56 @@
+"""The source face: the photo's largest face, cropped, with its mesh and eye contours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from faceswap_nb._errors import NoFaceInSource
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.eyes import EyeRefiner
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.types import Image, Points
+from faceswap_nb.engine.warp import Region
+
+
+@dataclass(frozen=True)
+class SourceFace:
+    """The source photo cropped around its largest face, and that face's mesh."""
+
+    image: Image
+    points: Points
+    depth: NDArray[np.float32]
+
+    @classmethod
+    def from_image(cls, image: Image, *, max_face: int = 480) -> SourceFace:
+        """Find the photo's largest face and crop it (downscaled so warps stay cheap).
+
+        Raises:
+            NoFaceInSource: the detector or the mesh finds no face.
+        """
+        detections = FaceDetector()(image)
+        mesh = FaceMesh()
+        found = mesh(image, roi_from_detection(detections[0])) if detections else None
+        for _ in range(2):
+            found = (mesh(image, roi_from_landmarks(found[0])) or found) if found else None
+        if found is None:
+            raise NoFaceInSource(
+                "no face found in the source photo; use a photo where one face is clearly "
+                "visible, frontal or three-quarter, at least ~80 px wide"
+            )
+        points = EyeRefiner()(image, found[0])
+        region = Region.around(points, image.shape, margin=0.15 * float(np.ptp(points[:, 0])))
+        assert region is not None  # a mesh never fits inside two pixels
+        scale = min(1.0, max_face / max(region.size))
+        crop = region.of(image)
+        if scale < 1.0:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        offset = np.array([region.x0, region.y0], np.float32)
+        return cls(
+            np.ascontiguousarray(crop),
+            ((points - offset) * scale).astype(np.float32),
+            (found[1] * scale).astype(np.float32),
+        )

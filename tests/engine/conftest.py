@@ -1,0 +1,35 @@
+"""Fixtures shared by the engine's tests: public-domain faces that ship in packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+from skimage import data
+
+from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.types import FaceObservation
+
+GRACE_HOPPER = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+@pytest.fixture(scope="module")
+def grace_source() -> SourceFace:
+    return SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)))
+
+
+@pytest.fixture(scope="module")
+def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
+    """The 512×512 astronaut frame and its face as the tracker would report it."""
+    frame = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    mesh = FaceMesh()
+    first = mesh(frame, roi_from_detection(FaceDetector()(frame)[0]))
+    assert first is not None
+    found = mesh(frame, roi_from_landmarks(first[0]))
+    assert found is not None
+    return frame, FaceObservation(0, found[0], found[1], 1.0)

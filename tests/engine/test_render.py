@@ -1,0 +1,71 @@
+"""Rendering one face into a frame: only the face changes, every stage is timed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from faceswap_nb.engine.render import Timings, face_width, render_face
+from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.types import FaceObservation
+
+
+class TestFaceWidth:
+    def test_is_the_geometric_mean_of_the_box_sides(self) -> None:
+        points = np.array([[10, 20], [40, 20], [10, 140], [25, 80]], np.float32)
+
+        assert face_width(points) == pytest.approx(math.sqrt(30 * 120))
+
+    @pytest.mark.parametrize("degrees", [15, 30, 45, 90])
+    def test_hardly_changes_when_the_head_rolls(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], degrees: float
+    ) -> None:
+        points = astronaut_face[1].landmarks
+        turn = math.radians(degrees)
+        rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+
+        rolled = (points @ rotation.T).astype(np.float32)
+
+        assert face_width(rolled) == pytest.approx(face_width(points), rel=0.1)
+
+
+class TestRenderFace:
+    def test_replaces_the_face_inside_its_region_only(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        frame = original.copy()
+        timings = Timings()
+
+        assert render_face(frame, face, grace_source, 0.1, timings) is True
+
+        changed = np.abs(frame.astype(int) - original.astype(int)).max(axis=2) > 0
+        x0, y0 = np.floor(face.landmarks.min(0)).astype(int) - 3
+        x1, y1 = np.ceil(face.landmarks.max(0)).astype(int) + 3
+        outside = np.ones_like(changed)
+        outside[y0:y1, x0:x1] = False
+        assert not changed[outside].any()
+        assert changed[y0:y1, x0:x1].mean() > 0.3
+        assert {"warp", "light", "mask", "blend"} <= set(timings)
+
+    def test_an_off_frame_face_is_skipped(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        gone = FaceObservation(0, face.landmarks + np.float32([1000, 0]), face.depth, 1.0)
+        frame = original.copy()
+
+        assert render_face(frame, gone, grace_source, 0.1, Timings()) is False
+        np.testing.assert_array_equal(frame, original)
+
+    def test_a_face_half_out_of_the_frame_is_drawn_where_visible(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        half = FaceObservation(0, face.landmarks - np.float32([225, 0]), face.depth, 1.0)
+        frame = original.copy()
+
+        assert render_face(frame, half, grace_source, 0.1, Timings()) is True
+        assert np.abs(frame.astype(int) - original.astype(int))[:, :60].max() > 0

@@ -1,0 +1,37 @@
+"""The source face: the photo's largest face, cropped, with its mesh."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_nb import NoFaceInSource
+from faceswap_nb.engine.source import SourceFace
+from tests.engine.conftest import GRACE_HOPPER
+
+
+class TestSourceFace:
+    def test_crops_the_photo_around_its_face(self, grace_source: SourceFace) -> None:
+        height, width = grace_source.image.shape[:2]
+        points = grace_source.points
+
+        assert grace_source.image.dtype == np.uint8 and grace_source.image.flags.c_contiguous
+        assert points.shape == (468, 2) and points.dtype == np.float32
+        assert np.all(points >= 0) and np.all(points <= [width, height])
+        # A margin around the face, not the whole photo (512×600).
+        assert 1.1 < width / np.ptp(points[:, 0]) < 1.6
+        assert width < 512 and height < 600
+
+    def test_downscales_a_large_face_with_its_points(self, grace_source: SourceFace) -> None:
+        small = SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)), max_face=100)
+
+        assert max(small.image.shape[:2]) <= 101
+        scale = small.image.shape[1] / grace_source.image.shape[1]
+        np.testing.assert_allclose(small.points, grace_source.points * scale, atol=1.5)
+
+    def test_refuses_a_photo_without_a_face(self) -> None:
+        noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+
+        with pytest.raises(NoFaceInSource, match="no face"):
+            SourceFace.from_image(noise)
