@@ -6,18 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
-from matplotlib import cbook
-from skimage import data
 
 from faceswap_nb import __version__
 from faceswap_nb.cli import main
 from faceswap_nb.engine.encode import is_marked_synthetic
+from tests.media import GRACE_HOPPER, astronaut, write_clip
 
-GRACE_HOPPER = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
 FRAMES = 6
 
 
@@ -25,15 +22,7 @@ FRAMES = 6
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six frames (10 fps) of the astronaut at 256×256."""
     path = tmp_path_factory.mktemp("cli") / "astronaut.mp4"
-    image = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (256, 256))
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 256, 256, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for _ in range(FRAMES):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
-        container.mux(stream.encode(None))
-    return path
+    return write_clip(path, [astronaut(256)] * FRAMES)
 
 
 def test_a_good_run_exits_0_and_prints_the_summary(
@@ -41,7 +30,7 @@ def test_a_good_run_exits_0_and_prints_the_summary(
 ) -> None:
     out = tmp_path / "swapped.mp4"
 
-    status = main(["swap", str(clip), GRACE_HOPPER, "-o", str(out), "--quiet"])
+    status = main(["swap", str(clip), str(GRACE_HOPPER), "-o", str(out), "--quiet"])
 
     captured = capsys.readouterr()
     assert status == 0
@@ -58,7 +47,7 @@ def test_a_bad_video_exits_1_with_the_error_code(
     text.write_text("not a video\n" * 10)
     out = tmp_path / "swapped.mp4"
 
-    status = main(["swap", str(text), GRACE_HOPPER, "-o", str(out), "--quiet"])
+    status = main(["swap", str(text), str(GRACE_HOPPER), "-o", str(out), "--quiet"])
 
     captured = capsys.readouterr()
     assert status == 1
@@ -84,7 +73,7 @@ def test_a_missing_output_option_is_a_usage_error(
     clip: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["swap", str(clip), GRACE_HOPPER])
+        main(["swap", str(clip), str(GRACE_HOPPER)])
 
     assert exit_info.value.code == 2
     assert "-o/--output" in capsys.readouterr().err
@@ -96,7 +85,7 @@ def test_an_unknown_faces_choice_is_rejected(
     out = tmp_path / "swapped.mp4"
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["swap", str(clip), GRACE_HOPPER, "-o", str(out), "--faces", "bogus"])
+        main(["swap", str(clip), str(GRACE_HOPPER), "-o", str(out), "--faces", "bogus"])
 
     assert exit_info.value.code == 2
     assert "invalid choice: 'bogus'" in capsys.readouterr().err

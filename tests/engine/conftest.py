@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
-from matplotlib import cbook
-from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.types import FaceObservation
-
-GRACE_HOPPER = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+from tests.media import GRACE_HOPPER, astronaut
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +21,7 @@ def grace_source() -> SourceFace:
 @pytest.fixture(scope="module")
 def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
     """The 512×512 astronaut frame and its face as the tracker would report it."""
-    frame = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    frame = astronaut()
     mesh = FaceMesh()
     first = mesh(frame, roi_from_detection(FaceDetector()(frame)[0]))
     assert first is not None

@@ -7,6 +7,7 @@ import pytest
 
 from faceswap_nb.engine.occlusion import OcclusionFinder, appearance_occluders, clean, feature_mask
 from faceswap_nb.engine.warp import Region
+from tests.media import GRACE_HOPPER, astronaut
 
 
 def _skin_patch(seed: int = 0) -> np.ndarray:
@@ -95,7 +96,7 @@ def _clip_with_occluder(folder):
     from faceswap_nb.engine.encode import VideoWriter
     from faceswap_nb.engine.types import Frame, VideoInfo
 
-    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    face = astronaut()
     texture = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)[100:160, 200:260]
     info = VideoInfo(512, 512, Fraction(10), Fraction(1, 10), 12, 1.2, 0, False, "h264")
     path = folder / "occluded.mp4"
@@ -126,16 +127,13 @@ def _surviving_share(out, originals, masks):
 
 def test_advanced_mode_keeps_an_object_in_front_of_the_face_and_default_does_not(tmp_path):
     import av
-    from matplotlib import cbook
 
     from faceswap_nb.engine import swap_video
 
     clip, masks = _clip_with_occluder(tmp_path)
     with av.open(str(clip)) as container:
         originals = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
-    with cbook.get_sample_data("grace_hopper.jpg") as handle:
-        source = tmp_path / "hopper.jpg"
-        source.write_bytes(handle.read())
+    source = GRACE_HOPPER
     advanced = swap_video(clip, source, tmp_path / "advanced.mp4", advanced=True)
     default = swap_video(clip, source, tmp_path / "default.mp4")
     assert advanced.frames_swapped == default.frames_swapped == 12

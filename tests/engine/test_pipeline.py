@@ -8,8 +8,6 @@ import av
 import cv2
 import numpy as np
 import pytest
-from matplotlib import cbook
-from skimage import data
 
 from faceswap_nb import (
     InputTooLarge,
@@ -23,25 +21,12 @@ from faceswap_nb.engine import SwapConfig, SwapReport, swap_video
 from faceswap_nb.engine.decode import Limits, read_frames
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.encode import is_marked_synthetic
+from tests.media import GRACE_HOPPER, astronaut, write_clip
 
 SIDE = 320  # the generated clip: the astronaut at 320×320, 10 frames at 10 fps
 FRAMES = 10
 FACE_CENTRE = np.array([140.0, 75.0])  # the astronaut's face in the first 320×320 frame
 STEP = np.array([2.0, 1.0])  # how far the picture moves each frame
-GRACE_HOPPER = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
-    """Encode BGR frames as a small H.264 MP4 with PyAV."""
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18", "preset": "ultrafast"}
-        for image in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
-        container.mux(stream.encode(None))
-    return path
 
 
 def cut_clip(source: Path, out: Path, seconds: float) -> Path:
@@ -56,11 +41,6 @@ def cut_clip(source: Path, out: Path, seconds: float) -> Path:
             packet.stream = copies[packet.stream.index]
             dst.mux(packet)
     return out
-
-
-def _astronaut(side: int = SIDE) -> np.ndarray:
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    return cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
 
 
 def _moved(image: np.ndarray, k: int) -> np.ndarray:
@@ -85,8 +65,8 @@ def _files(folder: Path) -> list[str]:
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One second of the astronaut sliding slowly right and down."""
     folder = tmp_path_factory.mktemp("clip")
-    astronaut = _astronaut()
-    return write_clip(folder / "astronaut.mp4", [_moved(astronaut, k) for k in range(FRAMES)])
+    image = astronaut(SIDE)
+    return write_clip(folder / "astronaut.mp4", [_moved(image, k) for k in range(FRAMES)])
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +143,8 @@ class TestSwapVideo:
         assert calls[-1] == pytest.approx(1.0)
 
     def test_frames_without_a_face_pass_through(self, tmp_path: Path) -> None:
-        astronaut = _astronaut(256)
-        frames = [np.full_like(astronaut, 128)] * 4 + [astronaut] * 4
+        image = astronaut(256)
+        frames = [np.full_like(image, 128)] * 4 + [image] * 4
         video = write_clip(tmp_path / "late.mp4", frames)
         out = tmp_path / "swapped.mp4"
 

@@ -8,7 +8,7 @@ import pytest
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine.source import SourceFace
-from tests.engine.conftest import GRACE_HOPPER
+from tests.media import GRACE_HOPPER
 
 
 class TestSourceFace:
