@@ -68,6 +68,18 @@ def appearance_occluders(lab: NDArray[np.float32], skin: NDArray[np.bool_]) -> N
     return (chroma > _CHROMA_LIMIT) | (lab[..., 0] < dark_limit)
 
 
+def unlike_skin(
+    image: Image, points: Points, region: Region, covered: NDArray[np.bool_], face_width: float
+) -> NDArray[np.bool_]:
+    """Mesh-covered pixels of ``region`` whose colour is not the face's skin.
+
+    The mesh can spill over hair or background (the far cheek of a turned head); the
+    lighting must not take its statistics there, in any mode.
+    """
+    skin = covered & ~feature_mask(points, region, face_width)
+    return appearance_occluders(to_lab(region.of(image)), skin) & covered
+
+
 def clean(mask: NDArray[np.bool_], face_width: float) -> Mask:
     """Drop speckles, close gaps and soften the edge of a raw occluder mask."""
     size = max(3, int(0.03 * face_width) | 1)
@@ -90,8 +102,7 @@ class OcclusionFinder:
         covered: NDArray[np.bool_], face_width: float,
     ) -> Mask:
         """How much each pixel of ``region`` is occluded (0 = face, 1 = occluder)."""
-        skin = covered & ~feature_mask(points, region, face_width)
-        raw = appearance_occluders(to_lab(region.of(frame)), skin) & covered
+        raw = unlike_skin(frame, points, region, covered, face_width)
         hands = hand_mask(self._hands_near(frame, region), (region.size[1], region.size[0]),
                           (region.x0, region.y0))
         mask = np.maximum(clean(raw, face_width), hands)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceswap_nb.engine.occlusion import OcclusionFinder, appearance_occluders, clean, feature_mask
+from faceswap_nb.engine.occlusion import (
+    OcclusionFinder,
+    appearance_occluders,
+    clean,
+    feature_mask,
+    unlike_skin,
+)
 from faceswap_nb.engine.warp import Region
 from tests.media import GRACE_HOPPER, astronaut
 
@@ -139,3 +145,27 @@ def test_advanced_mode_keeps_an_object_in_front_of_the_face_and_default_does_not
     assert advanced.frames_swapped == default.frames_swapped == 12
     assert _surviving_share(tmp_path / "advanced.mp4", originals, masks) >= 0.9
     assert _surviving_share(tmp_path / "default.mp4", originals, masks) < 0.5
+
+
+def test_unlike_skin_finds_hair_over_the_mesh_but_not_the_face(astronaut_face):
+    import cv2
+
+    frame, face = astronaut_face
+    region = Region.around(face.landmarks, frame.shape, margin=2.0)
+    width, height = region.size
+    hull = cv2.convexHull(np.round(face.landmarks - [region.x0, region.y0]).astype(np.int32))
+    covered = np.zeros((height, width), np.uint8)
+    cv2.fillConvexPoly(covered, hull, 1)
+    covered = covered.astype(bool)
+    band = np.zeros_like(covered)
+    band[8:16] = True  # a dark fringe of hair across the forehead
+    hairy = frame.copy()
+    region.of(hairy)[band & covered] = (20, 25, 30)
+
+    found = unlike_skin(hairy, face.landmarks, region, covered, face_width=100.0)
+
+    assert found[band & covered].mean() > 0.9
+    cheeks = covered.copy()
+    cheeks[: height // 2] = False
+    assert found[cheeks].mean() < 0.1
+    assert not found[~covered].any()
