@@ -203,6 +203,6 @@ def by_frame(tracks: Iterable[Track]) -> dict[int, list[FaceObservation]]:
     for track in tracks:
         for offset, (points, depth) in enumerate(zip(track.landmarks, track.depth)):
             frames.setdefault(track.start + offset, []).append(
-                FaceObservation(track.track_id, points, depth, 1.0)
+                FaceObservation(track.track_id, points, depth)
             )
     return frames

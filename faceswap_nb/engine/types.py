@@ -72,7 +72,6 @@ class FaceObservation:
     """(468, 2) mesh points in frame pixels (smoothed over time)."""
     depth: NDArray[np.float32]
     """(468,) relative depth of each mesh point (larger is further from the camera)."""
-    confidence: float
 
 
 @dataclass

@@ -27,4 +27,4 @@ def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
     assert first is not None
     found = mesh(frame, roi_from_landmarks(first[0]))
     assert found is not None
-    return frame, FaceObservation(0, found[0], found[1], 1.0)
+    return frame, FaceObservation(0, found[0], found[1])

@@ -54,7 +54,7 @@ class TestRenderFace:
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
         original, face = astronaut_face
-        gone = FaceObservation(0, face.landmarks + np.float32([1000, 0]), face.depth, 1.0)
+        gone = FaceObservation(0, face.landmarks + np.float32([1000, 0]), face.depth)
         frame = original.copy()
 
         assert render_face(frame, gone, grace_source, 0.1, Timings()) is False
@@ -64,7 +64,7 @@ class TestRenderFace:
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
         original, face = astronaut_face
-        half = FaceObservation(0, face.landmarks - np.float32([225, 0]), face.depth, 1.0)
+        half = FaceObservation(0, face.landmarks - np.float32([225, 0]), face.depth)
         frame = original.copy()
 
         assert render_face(frame, half, grace_source, 0.1, Timings()) is True
