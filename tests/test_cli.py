@@ -117,3 +117,16 @@ def test_the_installed_console_script_runs() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"faceswap_nb {__version__}"
+
+
+def test_a_run_prints_only_its_own_lines(clip: Path, tmp_path: Path) -> None:
+    # The model runtime logs a line of its own on start; the CLI keeps it off the terminal.
+    script = Path(sys.executable).parent / "faceswap-nb"
+    out = tmp_path / "swapped.mp4"
+    done = subprocess.run(
+        [str(script), "swap", str(clip), str(GRACE_HOPPER), "-o", str(out), "--quiet"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert done.stdout.strip().startswith(f"{FRAMES}/{FRAMES} frames swapped")

@@ -7,9 +7,12 @@ process so a damaged install fails loudly instead of producing garbage faces.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +63,32 @@ def mesh_triangles() -> NDArray[np.int32]:
     return np.load(asset_path(MESH_TRIANGLES)).astype(np.int32)
 
 
+_runtime_started = False
+
+
+@contextlib.contextmanager
+def _quiet_first_start() -> Iterator[None]:
+    """Hide LiteRT's one-off "Created TensorFlow Lite XNNPACK delegate" line.
+
+    The runtime's C++ logger writes it straight to file descriptor 2 when the first
+    interpreter of the process starts; it would land in the middle of the CLI's progress
+    bar. Only that first start is silenced, so nobody else's output can be lost later.
+    """
+    global _runtime_started
+    if _runtime_started:
+        yield
+        return
+    _runtime_started = True
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 class TFLiteModel:
     """One LiteRT interpreter with a single image input.
 
@@ -70,10 +99,9 @@ class TFLiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self.name = name
-        self._interpreter = Interpreter(
-            model_path=str(asset_path(name)), num_threads=num_threads
-        )
-        self._interpreter.allocate_tensors()
+        with _quiet_first_start():
+            self._interpreter = Interpreter(model_path=str(asset_path(name)), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
         detail = self._interpreter.get_input_details()[0]
         self._input_index = detail["index"]
         self.input_size = (int(detail["shape"][2]), int(detail["shape"][1]))
