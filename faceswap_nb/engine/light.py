@@ -59,22 +59,27 @@ def transfer_lighting(
     return np.clip(source + shift + 0.5, 0, 255).astype(np.uint8)
 
 
-def match_detail(face: Image, target: Image, weight: NDArray[np.float32], *, sigma: float = 1.5) -> Image:
-    """Soften the face's fine detail to the target's level where the target is softer.
+def match_detail(
+    face: Image, target: Image, weight: NDArray[np.float32], *, scales: tuple[float, ...] = (1.5, 4.0)
+) -> Image:
+    """Soften the face's detail to the target's level where the target is softer.
 
-    A sharp photo laid on a soft, compressed video looks pasted on and its pores and
-    creases shimmer as the face moves; matching the energy of the finest band (detail
-    below ``sigma`` pixels, measured on grey) inside ``weight`` fixes both. Detail is
-    never sharpened.
+    A sharp photo laid on a soft, compressed video looks pasted on, and its pores,
+    creases and stubble shimmer as the face moves. For each scale (finest first), the
+    energy of the detail below that blur radius, measured on grey inside ``weight``, is
+    brought down to the target's. Detail is never sharpened. Two scales cut flicker on
+    textured sources (a beard: 1.57 → 1.30) and helped mouth and eye correlation, for
+    an identity cost of at most +0.05 (benchmarks).
     """
     inside = weight > 0.5
     if inside.sum() < 50:
         return face
-    ratio = _detail(target, inside, sigma) / max(_detail(face, inside, sigma), 1e-3)
-    if ratio >= 1.0:
-        return face
-    blurred = cv2.GaussianBlur(face, (0, 0), sigma)
-    return cv2.addWeighted(face, ratio, blurred, 1.0 - ratio, 0.0)
+    for sigma in scales:
+        ratio = _detail(target, inside, sigma) / max(_detail(face, inside, sigma), 1e-3)
+        if ratio < 1.0:
+            blurred = cv2.GaussianBlur(face, (0, 0), sigma)
+            face = cv2.addWeighted(face, ratio, blurred, 1.0 - ratio, 0.0)
+    return face
 
 
 def _detail(image: Image, where: NDArray[np.bool_], sigma: float) -> float:

@@ -8,7 +8,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
-from faceswap_nb.engine.light import masked_blur, to_lab, transfer_lighting
+from faceswap_nb.engine.light import match_detail, masked_blur, to_lab, transfer_lighting
 
 FACE_WIDTH = 100.0
 
@@ -136,3 +136,42 @@ class TestTransferLighting:
         lit = transfer_lighting(source_face, source_face, skin, FACE_WIDTH)
 
         assert np.abs(lit.astype(int) - source_face.astype(int)).max() <= 1
+
+
+class TestMatchDetail:
+    @staticmethod
+    def _textured(seed: int, amplitude: float) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        base = np.full((120, 120, 3), 128.0)
+        fine = rng.normal(0, amplitude, (120, 120, 1))
+        coarse = cv2.resize(rng.normal(0, amplitude, (20, 20)), (120, 120))[..., None]
+        return np.clip(base + fine + coarse, 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _energy(image: np.ndarray, sigma: float) -> float:
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        return float((grey - cv2.GaussianBlur(grey, (0, 0), sigma)).std())
+
+    def test_a_sharp_face_on_a_soft_video_is_softened_to_the_videos_level(self) -> None:
+        sharp, soft = self._textured(1, 30.0), self._textured(2, 6.0)
+        weight = np.ones((120, 120), np.float32)
+
+        matched = match_detail(sharp, soft, weight)
+
+        for sigma in (1.5, 4.0):
+            assert self._energy(matched, sigma) < 0.6 * self._energy(sharp, sigma)
+        assert self._energy(matched, 1.5) == pytest.approx(self._energy(soft, 1.5), rel=0.35)
+
+    def test_detail_is_never_sharpened(self) -> None:
+        soft, sharp = self._textured(3, 6.0), self._textured(4, 30.0)
+
+        matched = match_detail(soft, sharp, np.ones((120, 120), np.float32))
+
+        np.testing.assert_array_equal(matched, soft)
+
+    def test_without_enough_skin_the_face_is_left_alone(self) -> None:
+        sharp, soft = self._textured(5, 30.0), self._textured(6, 6.0)
+
+        matched = match_detail(sharp, soft, np.zeros((120, 120), np.float32))
+
+        np.testing.assert_array_equal(matched, sharp)
