@@ -21,12 +21,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from faceswap_nb.engine.topology import (
+    INNER_LIPS_RING,
+    LEFT_EYE_RING,
+    OUTER_LIPS_RING,
+    RIGHT_EYE_RING,
+)
 from faceswap_nb.engine.types import Points
 
-RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
-LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
-INNER_LIPS_RING = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
-OUTER_LIPS_RING = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 HOLE_RINGS = (RIGHT_EYE_RING, LEFT_EYE_RING, INNER_LIPS_RING)
 # Parts that move as one: they take the source's position but keep the target's own
 # shape, because their shape is expression (an open mouth, a blink), not identity.

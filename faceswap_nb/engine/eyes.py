@@ -13,12 +13,14 @@ import numpy as np
 
 from faceswap_nb.engine.landmarks import Roi
 from faceswap_nb.engine.models import ANALYSIS_THREADS, IRIS_LANDMARKS, TFLiteModel
+from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import Image, Points
 
-# Mesh indices of the iris model's first 16 contour points (lower lid from the outer
-# corner, then the upper lid), for each eye seen as a right eye (the left one mirrored).
-RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173)
-LEFT_EYE_CONTOUR = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
+# Mesh indices of the iris model's first 16 contour points, for each eye seen as a right
+# eye (the left one mirrored): the lower lid from the outer corner to the inner one, as
+# the ring runs, then the upper lid back from the outer corner.
+RIGHT_EYE_CONTOUR = RIGHT_EYE_RING[:9] + RIGHT_EYE_RING[:8:-1]
+LEFT_EYE_CONTOUR = LEFT_EYE_RING[:9] + LEFT_EYE_RING[:8:-1]
 _CROP_SCALE = 2.3  # crop side / corner-to-corner distance
 
 

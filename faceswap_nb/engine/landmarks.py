@@ -14,10 +14,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faceswap_nb.engine.models import ANALYSIS_THREADS, FACE_MESH, TFLiteModel
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, RIGHT_EYE_CORNER
 from faceswap_nb.engine.types import Detection, Image, Points
 
-# Mesh indices of the outer eye corners (the subject's right, then left): they set the roll.
-RIGHT_EYE_CORNER, LEFT_EYE_CORNER = 33, 263
 _ROI_SCALE = 1.5
 _MIN_PRESENCE = 0.5
 

@@ -20,18 +20,19 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.hands import HandFinder, hand_mask
 from faceswap_nb.engine.light import to_lab
+from faceswap_nb.engine.topology import (
+    LEFT_BROW,
+    LEFT_EYE_RING,
+    NOSTRILS,
+    OUTER_LIPS_RING,
+    RIGHT_BROW,
+    RIGHT_EYE_RING,
+)
 from faceswap_nb.engine.types import Image, Mask, Points
 from faceswap_nb.engine.warp import Region
 
 # Mesh points around the parts of a face whose colour is not skin.
-FEATURES = (
-    (70, 63, 105, 66, 107, 55, 65, 52, 53, 46),  # right brow
-    (300, 293, 334, 296, 336, 285, 295, 282, 283, 276),  # left brow
-    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),  # right eye
-    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),  # left eye
-    (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185),
-    (98, 327, 2, 97, 326, 94, 19, 64, 294, 48, 278, 240, 460),  # nostrils
-)
+FEATURES = (RIGHT_BROW, LEFT_BROW, RIGHT_EYE_RING, LEFT_EYE_RING, OUTER_LIPS_RING, NOSTRILS)
 _CHROMA_LIMIT = 4.5  # robust standard deviations from the skin's colour
 _DARK_SPREADS = 3.5  # shading spreads L widely: only much darker than the skin counts
 _DARK_MARGIN = 20.0  # L units, at least

@@ -17,15 +17,16 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter1d
 
-from faceswap_nb.engine.align import LEFT_EYE_RING, RIGHT_EYE_RING, INNER_LIPS_RING, OUTER_LIPS_RING
 from faceswap_nb.engine.detect import FaceDetector, iou
 from faceswap_nb.engine.eyes import EyeRefiner
-from faceswap_nb.engine.landmarks import (
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.topology import (
+    INNER_LIPS_RING,
     LEFT_EYE_CORNER,
+    LEFT_EYE_RING,
+    OUTER_LIPS_RING,
     RIGHT_EYE_CORNER,
-    FaceMesh,
-    roi_from_detection,
-    roi_from_landmarks,
+    RIGHT_EYE_RING,
 )
 from faceswap_nb.engine.types import FaceObservation, Image, Points
 

@@ -7,17 +7,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from faceswap_nb.engine.align import (
-    INNER_LIPS_RING,
-    OUTER_LIPS_RING,
-    RIGHT_EYE_RING,
-    ShapeTransfer,
-    fan,
-    hole_triangles,
-    similarity_3d,
-)
+from faceswap_nb.engine.align import ShapeTransfer, fan, hole_triangles, similarity_3d
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.topology import INNER_LIPS_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
 
 
 @pytest.fixture(scope="module")

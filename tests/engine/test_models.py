@@ -12,15 +12,14 @@ import pytest
 
 from faceswap_nb import ModelFilesMissing
 from faceswap_nb.engine import models
+from faceswap_nb.engine.topology import INNER_LIPS_RING, LEFT_EYE_RING, RIGHT_EYE_RING
 
 # The holes of the 468-point mesh, as closed rings of vertex indices (in order).
-INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
-              415, 310, 311, 312, 13, 82, 81, 80, 191]  # fmt: skip
-RIGHT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133,
-             173, 157, 158, 159, 160, 161, 246]  # fmt: skip
-LEFT_EYE = [263, 249, 390, 373, 374, 380, 381, 382, 362,
-            398, 384, 385, 386, 387, 388, 466]  # fmt: skip
-HOLES = {"inner lips": INNER_LIPS, "right eye": RIGHT_EYE, "left eye": LEFT_EYE}
+HOLES = {
+    "inner lips": list(INNER_LIPS_RING),
+    "right eye": list(RIGHT_EYE_RING),
+    "left eye": list(LEFT_EYE_RING),
+}
 
 SHIPPED = models.ASSETS  # captured before any test points ASSETS elsewhere
 

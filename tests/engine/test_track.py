@@ -10,7 +10,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
-from faceswap_nb.engine.align import RIGHT_EYE_RING
+from faceswap_nb.engine.topology import RIGHT_EYE_RING
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
     FaceTracker,

@@ -10,14 +10,10 @@ from skimage import data
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.models import mesh_triangles
+from faceswap_nb.engine.topology import INNER_LIPS_RING, LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask, triangle_affines, triangle_ids
 
-RIGHT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133,
-             173, 157, 158, 159, 160, 161, 246]  # fmt: skip
-INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
-              415, 310, 311, 312, 13, 82, 81, 80, 191]  # fmt: skip
-LEFT_EYE = [263, 249, 390, 373, 374, 380, 381, 382, 362,
-            398, 384, 385, 386, 387, 388, 466]  # fmt: skip
+RIGHT_EYE, LEFT_EYE, INNER_LIPS = list(RIGHT_EYE_RING), list(LEFT_EYE_RING), list(INNER_LIPS_RING)
 
 
 @pytest.fixture(scope="module")
