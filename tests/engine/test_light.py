@@ -93,13 +93,19 @@ class TestMaskedBlur:
 
 
 class TestTransferLighting:
-    def test_takes_the_targets_tone_and_light(
-        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
-    ) -> None:
-        warped = _darker_and_tinted(source_face)
-        inside = skin > 0
+    @pytest.fixture
+    def warped(self, source_face: np.ndarray) -> np.ndarray:
+        """The source face as a darker, tinted photo would give it."""
+        return _darker_and_tinted(source_face)
 
-        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
+    @pytest.fixture
+    def lit(self, warped: np.ndarray, target_face: np.ndarray, skin: np.ndarray) -> np.ndarray:
+        return transfer_lighting(warped, target_face, skin, FACE_WIDTH)
+
+    def test_takes_the_targets_tone_and_light(
+        self, warped: np.ndarray, lit: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+    ) -> None:
+        inside = skin > 0
 
         assert lit.shape == warped.shape and lit.dtype == np.uint8
         target_mean = to_lab(target_face)[inside].mean(0)
@@ -107,26 +113,20 @@ class TestTransferLighting:
         np.testing.assert_allclose(to_lab(lit)[inside].mean(0), target_mean, atol=1.5)
 
     def test_follows_the_targets_shading_across_the_face(
-        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+        self, lit: np.ndarray, target_face: np.ndarray, skin: np.ndarray
     ) -> None:
         # Low frequencies, not just the mean: compare the two blurred images pixel by pixel.
-        warped = _darker_and_tinted(source_face)
         inside = cv2.erode(skin, np.ones((9, 9), np.uint8)) > 0
         sigma = 0.1 * FACE_WIDTH
-
-        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
 
         lit_low = masked_blur(to_lab(lit), skin, sigma)[inside]
         target_low = masked_blur(to_lab(target_face), skin, sigma)[inside]
         assert np.abs(lit_low - target_low)[:, 0].mean() < 2.0
 
     def test_keeps_the_source_detail(
-        self, source_face: np.ndarray, target_face: np.ndarray, skin: np.ndarray
+        self, warped: np.ndarray, lit: np.ndarray, target_face: np.ndarray, skin: np.ndarray
     ) -> None:
-        warped = _darker_and_tinted(source_face)
         inside = skin > 0
-
-        lit = transfer_lighting(warped, target_face, skin, FACE_WIDTH)
 
         detail = _high_pass(lit, inside)
         assert np.corrcoef(detail, _high_pass(warped, inside))[0, 1] > 0.9
