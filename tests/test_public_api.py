@@ -17,7 +17,20 @@ ERROR_CLASSES = [
     for _, obj in inspect.getmembers(_errors, inspect.isclass)
     if issubclass(obj, BaseException) and obj.__module__ == _errors.__name__
 ]
-ENGINE_ERRORS = [cls for cls in ERROR_CLASSES if cls not in (FaceswapError, _errors.EngineError)]
+ENGINE_CODES = {
+    "invalid_video", "invalid_image", "no_face_in_source", "no_face_in_video",
+    "input_too_large", "output_not_writable", "model_files_missing",
+}
+API_CODES = {"unauthorized", "invalid_request", "not_found", "rate_limited", "server_error"}
+
+
+def _make(cls: type[FaceswapError], message: str) -> FaceswapError:
+    """An instance of any error class, with the extra fields its constructor requires."""
+    if issubclass(cls, _errors.APIError):
+        return cls(message, status_code=418)
+    if cls in (_errors.JobFailed, _errors.JobTimeout):
+        return cls(message, job=None)
+    return cls(message)
 
 
 def test_every_name_in_all_exists() -> None:
@@ -57,8 +70,11 @@ def test_the_tree_has_one_root() -> None:
     assert ERROR_CLASSES, "no exception classes found"
     for cls in ERROR_CLASSES:
         assert issubclass(cls, FaceswapError)
-    for cls in ENGINE_ERRORS:
-        assert issubclass(cls, _errors.EngineError)
+    for cls in ERROR_CLASSES:
+        if cls.code in ENGINE_CODES:
+            assert issubclass(cls, _errors.EngineError)
+        if cls.code in API_CODES:
+            assert issubclass(cls, _errors.APIError)
 
 
 def test_every_error_has_a_distinct_non_empty_code() -> None:
@@ -70,7 +86,7 @@ def test_every_error_has_a_distinct_non_empty_code() -> None:
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
 def test_the_message_names_the_code_and_is_kept(cls: type[FaceswapError]) -> None:
-    error = cls("the file is broken")
+    error = _make(cls, "the file is broken")
 
     assert cls.code in str(error)
     assert "the file is broken" in str(error)
@@ -93,3 +109,20 @@ def test_engine_all_names_exist() -> None:
 
 def test_engine_face_choices_match_the_cli() -> None:
     assert faceswap_nb.engine.FACE_CHOICES == ("largest", "all")
+
+
+def test_api_errors_carry_the_status_code() -> None:
+    error = _errors.NotFound("no job 42 for this key", status_code=404)
+
+    assert error.status_code == 404
+    assert "404" in str(error) and "no job 42" in str(error)
+
+
+def test_a_failed_job_takes_the_servers_error_code() -> None:
+    job = {"status": "failed", "error": {"code": "content_policy"}}
+
+    error = _errors.JobFailed("refused", job=job, code="content_policy")
+
+    assert error.code == "content_policy"
+    assert error.job is job
+    assert _errors.JobFailed("failed", job=job).code == "job_failed"
