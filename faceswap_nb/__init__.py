@@ -28,17 +28,22 @@ from faceswap_nb._errors import (
     WebhookVerificationError,
 )
 from faceswap_nb._version import __version__
+from faceswap_nb.client import AsyncClient, Client, Job, JobStatus, verify_webhook
 
 __all__ = [
     "APIError",
+    "AsyncClient",
     "AuthError",
+    "Client",
     "EngineError",
     "FaceswapError",
     "InputTooLarge",
     "InvalidImage",
     "InvalidRequest",
     "InvalidVideo",
+    "Job",
     "JobFailed",
+    "JobStatus",
     "JobTimeout",
     "ModelFilesMissing",
     "NoFaceInSource",
@@ -50,4 +55,5 @@ __all__ = [
     "ServerUnreachable",
     "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]
