@@ -1,6 +1,7 @@
 """The ``faceswap-nb`` command line.
 
     faceswap-nb swap VIDEO FACE -o OUT [--advanced] [--faces largest|all] [--quiet]
+    faceswap-nb serve [--host H] [--port P] [--data-dir DIR] [--api-key KEY]... [--workers N]
 
 Exit status: 0 on success, 1 when the engine refuses the inputs (the message names the
 stable error code), 2 for a malformed command line.
@@ -39,7 +40,82 @@ def _parser() -> argparse.ArgumentParser:
         help="which faces to replace: the clip's most prominent person, or everyone",
     )
     swap.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_serve(commands)
     return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="run the local job server (the API of API.md) on this machine",
+        description="Run the local job server. Keys come from --api-key, FACESWAP_API_KEYS, "
+        "or are generated on first start and kept in the data dir.",
+    )
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=None, help="port (default 8765)")
+    serve.add_argument("--data-dir", default=None, help="where jobs, uploads and outputs live "
+                       "(default $FACESWAP_DATA_DIR or ./faceswap-data)")
+    serve.add_argument("--api-key", action="append", default=None, dest="api_keys",
+                       help="an accepted API key (repeat for several)")
+    serve.add_argument("--workers", type=_positive, default=None, help="jobs run at the same time")
+    serve.add_argument("--public-url", default=None,
+                       help="origin clients use to reach this server (for upload and output links)")
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from faceswap_nb.server.app import create_app
+    except ImportError as exc:
+        print(
+            f"faceswap-nb: the local server is not installed ({exc.name} is missing); "
+            "install it with: pip install 'faceswap_nb[server]'",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    from faceswap_nb.server.fetch import AllowList
+    from faceswap_nb.server.settings import ServerSettings
+
+    try:
+        settings = ServerSettings.from_env(
+            host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
+            api_keys=tuple(args.api_keys) if args.api_keys else None, public_url=args.public_url,
+        )
+        AllowList.parse(settings.fetch_allow)
+    except ValueError as exc:
+        print(f"faceswap-nb: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        print(f"faceswap-nb: the data dir {settings.data_dir} is not writable ({exc.strerror}); "
+              "pass --data-dir with a folder you can write", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"faceswap-nb: serving {settings.origin}/v1 (docs at {settings.origin}/docs), "
+          f"data in {settings.data_dir}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", timeout_graceful_shutdown=5)
+    return 0
 
 
 def _swap(args: argparse.Namespace) -> int:
@@ -73,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        return _swap(args)
+        return _serve(args) if args.command == "serve" else _swap(args)
     except FaceswapError as exc:
         print(f"faceswap-nb: error [{exc.code}]: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
