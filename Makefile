@@ -16,10 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job end to end: demo media -> embedded server -> client -> result.
 demo: setup
-	$(BIN)/python -m faceswap_nb.demo_media $(DEMO_DIR)
-	$(BIN)/faceswap-nb swap $(DEMO_DIR)/target.mp4 $(DEMO_DIR)/face.jpg -o $(DEMO_DIR)/swapped.mp4
-	@echo "result: $(DEMO_DIR)/swapped.mp4"
+	$(BIN)/python -m faceswap_nb.demo $(DEMO_DIR)
 
 test: setup
 	$(BIN)/python -m pytest

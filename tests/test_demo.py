@@ -1,0 +1,23 @@
+"""``make demo``: the demo job runs through the real local server and leaves a marked video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from faceswap_nb.demo import main
+from faceswap_nb.engine.decode import probe
+from faceswap_nb.engine.encode import is_marked_synthetic
+
+
+def test_the_demo_swaps_the_demo_media_through_the_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main([str(tmp_path)])
+
+    out = capsys.readouterr().out
+    result = tmp_path / "swapped.mp4"
+    assert status == 0, out
+    assert f"result: {result}" in out and "completed; 4.0 s of video, cost 0.40" in out
+    assert is_marked_synthetic(result)
+    assert probe(result).frame_count == probe(tmp_path / "target.mp4").frame_count
+    assert (tmp_path / "server" / "jobs.sqlite3").exists()
