@@ -130,3 +130,44 @@ def test_a_run_prints_only_its_own_lines(clip: Path, tmp_path: Path) -> None:
     assert done.returncode == 0
     assert done.stderr == ""
     assert done.stdout.strip().startswith(f"{FRAMES}/{FRAMES} frames swapped")
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http"])
+def test_serve_refuses_a_bad_port_as_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", port])
+
+    assert exit_info.value.code == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_data_dir_it_cannot_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    status = main(["serve", "--data-dir", str(blocker / "data")])
+
+    assert status == 1
+    assert "is not writable" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_malformed_allow_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FACESWAP_FETCH_ALLOW", "10.0.0.0/33")
+
+    status = main(["serve", "--data-dir", str(tmp_path)])
+
+    assert status == 1
+    assert "FACESWAP_FETCH_ALLOW" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_non_numeric_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FACESWAP_MAX_JOBS_IN_FLIGHT", "lots")
+
+    status = main(["serve", "--data-dir", str(tmp_path)])
+
+    assert status == 1
+    assert "FACESWAP_MAX_JOBS_IN_FLIGHT='lots' is not a number" in capsys.readouterr().err
