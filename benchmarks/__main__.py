@@ -1,10 +1,10 @@
 """Run the benchmarks against the real engine and print the figures.
 
-    python -m benchmarks [--quick] [--only quality|occlusion|speed|memory] [--out DIR]
+    python -m benchmarks [--quick] [--only quality|occlusion|speed|memory|load] [--out DIR]
 
-Writes ``DIR/results.json`` (every figure), ``DIR/sheets/*.png`` (contact sheets) and
-``DIR/videos/*.mp4`` (the swapped clips). Exits 1 when a target fails or a section
-cannot run, 0 otherwise.
+Writes ``DIR/results.json`` (every figure), ``DIR/sheets/*.png`` (contact sheets),
+``DIR/videos/*.mp4`` (the swapped clips) and ``DIR/load.json`` (the server's request
+latencies). Exits 1 when a target fails or a section cannot run, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks import MissingTestdata
 
-SECTIONS = ("quality", "occlusion", "speed", "memory")
+SECTIONS = ("quality", "occlusion", "speed", "memory", "load")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -37,13 +37,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str]:
     """Run one section against the engine; returns its results and printable lines."""
-    # Imported here so that --only memory (which imports the engine in a child) and the
-    # error report work even when the engine package does not import in this process.
+    # Imported here so that --only memory (which imports the engine in a child), --only
+    # load (which talks to a server) and the error report work even when the engine
+    # package does not import in this process.
     if name == "memory":
         from benchmarks.speed import format_memory, run_memory
 
         result = run_memory(out, quick)
         return result, format_memory(result["figures"])
+    if name == "load":
+        from benchmarks.load import format_load, run_load
+
+        result = run_load(out)
+        return result, format_load(result["figures"])
     from faceswap_nb.engine import swap_video
 
     if name == "quality":

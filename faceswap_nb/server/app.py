@@ -30,7 +30,15 @@ from faceswap_nb.server import fetch
 from faceswap_nb.server.keys import KeyRing
 from faceswap_nb.server.limits import BodySizeLimit, RateLimiter
 from faceswap_nb.server.schemas import (
-    Created, CreateJob, ErrorBody, Health, JobOut, JobPage, Uploaded, WebhookSecret, job_to_wire,
+    Created,
+    CreateJob,
+    ErrorBody,
+    Health,
+    JobOut,
+    JobPage,
+    Uploaded,
+    WebhookSecret,
+    job_to_wire,
 )
 from faceswap_nb.server.settings import MODEL_NAME, ServerSettings
 from faceswap_nb.server.store import IllegalTransition, JobRecord, JobStore, now_ms

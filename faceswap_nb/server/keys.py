@@ -13,13 +13,12 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterable
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from faceswap_nb.server.store import JobRecord
-
 from faceswap_nb.client.webhooks import SECRET_PREFIX
+from faceswap_nb.server.store import JobRecord
 
 __all__ = ["KEY_FILE", "OUTPUT_LINK_HOURS", "KeyRing", "owner_of"]
 

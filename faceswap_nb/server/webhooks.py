@@ -26,7 +26,13 @@ import anyio
 import httpx
 
 from faceswap_nb.client.webhooks import sign_webhook
-from faceswap_nb.server.fetch import URL_NOT_ALLOWED, AllowList, FetchError, check_url, guarded_client
+from faceswap_nb.server.fetch import (
+    URL_NOT_ALLOWED,
+    AllowList,
+    FetchError,
+    check_url,
+    guarded_client,
+)
 from faceswap_nb.server.settings import ServerSettings
 
 __all__ = ["Recorder", "deliver"]

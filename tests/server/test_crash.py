@@ -42,7 +42,7 @@ def test_a_hard_kill_ends_the_running_job_interrupted_and_runs_the_queued_one(
 
     first.process.kill()
     first.process.wait()
-    gone, alive = psutil.wait_procs(engines, timeout=10)
+    _, alive = psutil.wait_procs(engines, timeout=10)
 
     assert alive == [], "engine processes must not outlive a killed server"
     with start_server(data) as second, api(second) as http:

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from faceswap_nb.server.policy import (
-    BLOCKED_CLASSES, THRESHOLD, ContentPolicy, ContentRefused, Finding, sample_indices, violations,
+    BLOCKED_CLASSES,
+    THRESHOLD,
+    ContentPolicy,
+    ContentRefused,
+    Finding,
+    sample_indices,
+    violations,
 )
 from tests.media import write_clip
 

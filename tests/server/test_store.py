@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from faceswap_nb.server.store import IN_FLIGHT, TERMINAL, TRANSITIONS, IllegalTransition, JobStore
+from faceswap_nb.server.store import (
+    IN_FLIGHT,
+    TERMINAL,
+    TRANSITIONS,
+    IllegalTransition,
+    JobStore,
+)
 
 INPUT = {"videoUrl": "http://127.0.0.1/v.mp4", "faceUrl": "http://127.0.0.1/f.jpg", "advanced": False}
 
