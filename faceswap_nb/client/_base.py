@@ -302,6 +302,8 @@ class BaseClient:
         )
 
     def _job_path(self, job_id: str) -> str:
+        if not isinstance(job_id, str) or not job_id.strip():
+            raise ValueError(f"a job id is a non-empty string, not {job_id!r}")
         # Quoted whole, so an id cannot climb out of its path segment.
         return self.settings.get_job_path.replace("{jobId}", quote(job_id, safe=""))
 
@@ -333,6 +335,7 @@ class BaseClient:
         return Call(self._request("GET", self._job_path(job_id)), parse_job, idempotent=True)
 
     def _cancel_call(self, job_id: str) -> Call[Job]:
+        self._job_path(job_id)
         path = f"/generate/{quote(job_id, safe='')}/cancel"
         return Call(self._request("POST", path), parse_job, idempotent=False)
 

@@ -204,7 +204,10 @@ def _add_job_routes(app: FastAPI) -> None:
                 await fetch.validate_url(body.webhook, services.settings)
             except fetch.FetchError as error:
                 raise ApiError(400, f"webhook: {error}") from None
-        if services.store.count_in_flight(owner) >= services.settings.max_jobs_in_flight:
+        # A repeated create answers with its first job before any limit applies: the
+        # client may be re-attaching after a crash, and that must never cost a 429.
+        earlier = services.store.by_idempotency_key(owner, idempotency_key) if idempotency_key else None
+        if earlier is None and services.store.count_in_flight(owner) >= services.settings.max_jobs_in_flight:
             raise ApiError(429, f"{services.settings.max_jobs_in_flight} jobs are already queued or "
                            "running for this key; wait for one to finish", headers={"Retry-After": "5"})
         job, created = services.store.create(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from faceswap_nb import ServerError
-from faceswap_nb.client import Job, JobPage
+from faceswap_nb.client import Client, Job, JobPage
 
 from .conftest import API_KEY, JOB_ID, Twin, answer, job_body
 
@@ -233,3 +234,17 @@ def test_an_answer_that_is_not_what_the_api_promises_is_a_server_error(
 
     assert why in caught.value.message
     assert caught.value.status_code == 200
+
+
+@pytest.mark.parametrize("job_id", ["", "   "])
+def test_an_empty_job_id_is_refused_before_anything_is_sent(job_id: str) -> None:
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+
+    with Client(base_url="http://127.0.0.1:9/v1", api_key="k", transport=transport) as client:
+        with pytest.raises(ValueError, match="non-empty string"):
+            client.get_job(job_id)
+        with pytest.raises(ValueError, match="non-empty string"):
+            client.cancel(job_id)
+
+    assert sent == []

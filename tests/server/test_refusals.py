@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from faceswap_nb.server import LocalServer
-from tests.server.conftest import api, create, start_server, upload, wait_until_done
+from tests.server.conftest import BOB, api, create, start_server, upload, wait_until_done
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +67,25 @@ def test_jobs_in_flight_are_capped_per_key_with_retry_after(strict: LocalServer,
 
 
 def test_a_burst_over_the_rate_limit_is_a_429_with_retry_after(strict: LocalServer) -> None:
-    with api(strict) as http:
+    with api(strict, BOB) as http:  # Bob's bucket: the other tests here spend Alice's
         answers = [http.get("/jobs") for _ in range(25)]
 
     limited = [a for a in answers if a.status_code == 429]
     assert limited, "20 requests of burst and 1/s should not let 25 quick requests through"
     assert limited[0].json()["status"] == "rate_limited"
     assert int(limited[0].headers["Retry-After"]) >= 1
+
+
+def test_a_repeated_create_returns_its_job_even_at_the_in_flight_cap(
+    strict: LocalServer, media: dict[str, Path]
+) -> None:
+    with api(strict) as http:
+        clip, face = upload(http, media["clip"]), upload(http, media["face"])
+        body = {"model": "video/faceswap", "input": {"videoUrl": clip, "faceUrl": face}}
+        first = [http.post("/generate", json=body, headers={"Idempotency-Key": f"k{i}"}) for i in range(2)]
+        again = http.post("/generate", json=body, headers={"Idempotency-Key": "k0"})
+        for answer in first:
+            http.post(f"/generate/{answer.json()['jobId']}/cancel")
+
+    assert [a.status_code for a in first] == [200, 200]
+    assert again.status_code == 200 and again.json()["jobId"] == first[0].json()["jobId"]
