@@ -78,18 +78,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _missing_extra(what: str, extra: str, exc: ImportError) -> int:
+    print(
+        f"faceswap-nb: the {what} is not installed ({exc.name} is missing); "
+        f"install it with: pip install 'faceswap_nb[{extra}]'",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
         from faceswap_nb.server.app import create_app
     except ImportError as exc:
-        print(
-            f"faceswap-nb: the local server is not installed ({exc.name} is missing); "
-            "install it with: pip install 'faceswap_nb[server]'",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return _missing_extra("local server", "server", exc)
     from faceswap_nb.server.fetch import AllowList
     from faceswap_nb.server.settings import ServerSettings
 
@@ -122,12 +126,7 @@ def _swap(args: argparse.Namespace) -> int:
     try:
         from faceswap_nb.engine import swap_video
     except ImportError as exc:
-        print(
-            f"faceswap-nb: the local engine is not installed ({exc.name} is missing); "
-            "install it with: pip install 'faceswap_nb[engine]'",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return _missing_extra("local engine", "engine", exc)
     from tqdm import tqdm
 
     with tqdm(total=100, unit="%", disable=args.quiet, desc="swap", leave=False) as bar:

@@ -171,3 +171,19 @@ def test_serve_refuses_a_non_numeric_setting(
 
     assert status == 1
     assert "FACESWAP_MAX_JOBS_IN_FLIGHT='lots' is not a number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "module", "extra"), [
+    (["serve"], "uvicorn", "server"),
+    (["swap", "v.mp4", "f.jpg", "-o", "o.mp4"], "faceswap_nb.engine", "engine"),
+])
+def test_a_missing_extra_is_named_with_its_install_command(
+    argv: list[str], module: str, extra: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+
+    status = main(argv)
+
+    assert status == 1
+    assert f"pip install 'faceswap_nb[{extra}]'" in capsys.readouterr().err
