@@ -25,10 +25,8 @@ refused: job objects echo their URLs to clients and webhooks, so a password woul
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ import httpcore
 import httpx
 
 from faceswap_nb._version import __version__
+from faceswap_nb.client._files import atomic_writer
 from faceswap_nb.server.settings import ServerSettings
 
 __all__ = [
@@ -443,19 +442,13 @@ def _next_hop(url: httpx.URL, location: str, allow: AllowList) -> httpx.URL:
 
 
 async def _save(response: httpx.Response, url: httpx.URL, dest: Path, max_bytes: int) -> Path:
-    """Stream the body to a temporary file beside ``dest``, then move it into place."""
-    handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            received = 0
-            async for chunk in response.aiter_bytes(_CHUNK_BYTES):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise _too_large(url, max_bytes)
-                # Small writes land in the page cache; a thread hop per chunk would cost more.
-                out.write(chunk)
-        os.replace(temporary, dest)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Stream the body to ``dest``, all or nothing (see :func:`atomic_writer`)."""
+    with atomic_writer(dest) as out:
+        received = 0
+        async for chunk in response.aiter_bytes(_CHUNK_BYTES):
+            received += len(chunk)
+            if received > max_bytes:
+                raise _too_large(url, max_bytes)
+            # Small writes land in the page cache; a thread hop per chunk would cost more.
+            out.write(chunk)
     return dest
