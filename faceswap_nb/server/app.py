@@ -74,7 +74,7 @@ class Services:
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
 
     def wire(self, job: JobRecord) -> dict[str, Any]:
-        return job_to_wire(job, self.keys.output_link(job, self.settings.origin))
+        return job_to_wire(job, self.keys, self.settings.origin)
 
 
 def _services(request: Request) -> Services:
@@ -185,6 +185,13 @@ async def _check_input_url(services: Services, owner: str, field: str, url: str)
     return None
 
 
+def _repeated(job: JobRecord, request_hash: str) -> dict[str, str]:
+    """The answer to a create that reuses an ``Idempotency-Key``: its job, or 409."""
+    if job.request_hash != request_hash:
+        raise ApiError(409, "this Idempotency-Key was already used for a different request")
+    return {"jobId": job.id, "status": job.status}
+
+
 def _add_job_routes(app: FastAPI) -> None:
     @app.post("/v1/generate", response_model=Created, responses=ERRORS, tags=["jobs"])
     async def create_job(
@@ -194,6 +201,11 @@ def _add_job_routes(app: FastAPI) -> None:
         """Create a face-swap job; it runs in the background."""
         if body.model != MODEL_NAME:
             raise ApiError(400, f"unknown model {body.model!r}; this server runs {MODEL_NAME!r}")
+        request_hash = _hash(body)
+        # A repeated create answers with its first job before any check or limit: the
+        # client may be re-attaching after a crash, and that must never cost a 429.
+        if idempotency_key and (earlier := services.store.by_idempotency_key(owner, idempotency_key)):
+            return _repeated(earlier, request_hash)
         uploads = {}
         for field in ("videoUrl", "faceUrl"):
             own = await _check_input_url(services, owner, field, getattr(body.input, field))
@@ -204,18 +216,15 @@ def _add_job_routes(app: FastAPI) -> None:
                 await fetch.validate_url(body.webhook, services.settings)
             except fetch.FetchError as error:
                 raise ApiError(400, f"webhook: {error}") from None
-        # A repeated create answers with its first job before any limit applies: the
-        # client may be re-attaching after a crash, and that must never cost a 429.
-        earlier = services.store.by_idempotency_key(owner, idempotency_key) if idempotency_key else None
-        if earlier is None and services.store.count_in_flight(owner) >= services.settings.max_jobs_in_flight:
+        if services.store.count_in_flight(owner) >= services.settings.max_jobs_in_flight:
             raise ApiError(429, f"{services.settings.max_jobs_in_flight} jobs are already queued or "
                            "running for this key; wait for one to finish", headers={"Retry-After": "5"})
         job, created = services.store.create(
             owner, model=body.model, input=body.input.model_dump(), webhook=body.webhook, uploads=uploads,
-            idempotency_key=idempotency_key, request_hash=_hash(body),
+            idempotency_key=idempotency_key, request_hash=request_hash,
         )
-        if not created and job.request_hash != _hash(body):
-            raise ApiError(409, "this Idempotency-Key was already used for a different request")
+        if not created:  # the same key arrived twice at once and the other request won
+            return _repeated(job, request_hash)
         services.worker.notify()
         return {"jobId": job.id, "status": job.status}
 
@@ -256,9 +265,11 @@ def _add_job_routes(app: FastAPI) -> None:
         cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     ) -> dict[str, Any]:
         """This key's jobs, newest first."""
-        jobs = services.store.list(owner, limit=limit, before_seq=int(cursor) if cursor else None)
-        more = len(jobs) == limit and bool(services.store.list(owner, limit=1, before_seq=jobs[-1].seq))
-        return {"jobs": [services.wire(j) for j in jobs], "nextCursor": str(jobs[-1].seq) if more else None}
+        # One row more than asked says whether another page follows.
+        jobs = services.store.list(owner, limit=limit + 1, before_seq=int(cursor) if cursor else None)
+        page = jobs[:limit]
+        more = len(jobs) > limit
+        return {"jobs": [services.wire(j) for j in page], "nextCursor": str(page[-1].seq) if more else None}
 
     @app.get("/v1/webhooks/secret", response_model=WebhookSecret, responses=ERRORS, tags=["webhooks"])
     async def webhook_secret(owner: Owner, services: Svc) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from faceswap_nb.server.keys import KeyRing
 from faceswap_nb.server.store import JobRecord
 
 __all__ = [
@@ -107,9 +108,10 @@ class WebhookSecret(BaseModel):
     secret: str
 
 
-def job_to_wire(job: JobRecord, output_url: str | None) -> dict[str, Any]:
-    """The job object of ``API.md`` for a stored job."""
-    wire: dict[str, Any] = {
+def job_to_wire(job: JobRecord, keys: KeyRing, origin: str) -> dict[str, Any]:
+    """The job object of ``API.md`` for a stored job, with a fresh signed output link."""
+    output_url = keys.output_link(job, origin)
+    return {
         "jobId": job.id,
         "model": job.model,
         "status": job.status,
@@ -128,4 +130,3 @@ def job_to_wire(job: JobRecord, output_url: str | None) -> dict[str, Any]:
         "finishedAt": job.finished_at,
         "webhookAttempts": job.webhook_attempts,
     }
-    return wire

@@ -149,6 +149,13 @@ def _job(row: sqlite3.Row) -> JobRecord:
     return JobRecord(**values)
 
 
+def _by_key(db: sqlite3.Connection, owner: str, idempotency_key: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(
+        "SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?", (owner, idempotency_key)
+    ).fetchone()
+    return row
+
+
 class JobStore:
     """Jobs and uploads in one SQLite file; safe to share between threads."""
 
@@ -195,10 +202,7 @@ class JobStore:
         ``False`` when this owner already used ``idempotency_key``."""
         with self._tx() as db:
             if idempotency_key is not None:
-                row = db.execute(
-                    "SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?",
-                    (owner, idempotency_key),
-                ).fetchone()
+                row = _by_key(db, owner, idempotency_key)
                 if row is not None:
                     return _job(row), False
             job_id = str(uuid.uuid4())
@@ -223,9 +227,7 @@ class JobStore:
     def by_idempotency_key(self, owner: str, key: str) -> JobRecord | None:
         """The owner's job created with this ``Idempotency-Key``, if any."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?", (owner, key)
-            ).fetchone()
+            row = _by_key(self._db, owner, key)
         return None if row is None else _job(row)
 
     def list(self, owner: str, *, limit: int, before_seq: int | None = None) -> list[JobRecord]:

@@ -63,6 +63,10 @@ class DataPaths:
         """The finished video of a job."""
         return self.outputs / f"{job_id}.mp4"
 
+    def unfinished(self, job_id: str) -> Path:
+        """Where the engine writes a job's video before it is moved to :meth:`output`."""
+        return self.work / job_id / "out.mp4"
+
     def make(self) -> None:
         """Create the folders."""
         for folder in (self.files, self.outputs, self.work):
@@ -193,11 +197,11 @@ class Worker:
     async def _produce(self, job: JobRecord, workdir: Path) -> dict[str, Any]:
         video = await self._input(job, "videoUrl", workdir / "video", self.settings.max_video_bytes)
         face = await self._input(job, "faceUrl", workdir / "face", self.settings.max_image_bytes)
-        return await self._run_engine(job, video, face, workdir / "out.mp4")
+        return await self._run_engine(job, video, face, self.paths.unfinished(job.id))
 
     async def _finish(self, job: JobRecord, result: dict[str, Any]) -> None:
         final = self.paths.output(job.id)
-        os.replace(Path(self.paths.work / job.id / "out.mp4"), final)
+        os.replace(self.paths.unfinished(job.id), final)
         seconds = float(result["videoSeconds"])
         if not self._end(
             job.id, "completed", progress=1.0, output_file=final.name,
@@ -269,7 +273,8 @@ class Worker:
             self.store.update(job_id, webhook_attempts=attempts)
 
         await webhooks.deliver(
-            job.webhook, job_to_wire(job, self.keys.output_link(job, self.settings.origin)), secret=self.keys.webhook_secret(job.owner),
+            job.webhook, job_to_wire(job, self.keys, self.settings.origin),
+            secret=self.keys.webhook_secret(job.owner),
             msg_id=f"msg_{job.id}", settings=self.settings, record=record,
         )
         self.store.update(job_id, webhook_pending=0)
