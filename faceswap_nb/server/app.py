@@ -178,11 +178,16 @@ async def _check_input_url(services: Services, owner: str, field: str, url: str)
         if services.store.get_file(own, owner) is None:
             raise ApiError(400, f"input.{field}: no uploaded file {own} for this key; upload it first")
         return own
+    await _check_fetchable(services, f"input.{field}", url)
+    return None
+
+
+async def _check_fetchable(services: Services, where: str, url: str) -> None:
+    """400 naming ``where`` unless the guard would let the server reach ``url``."""
     try:
         await fetch.validate_url(url, services.settings)
     except fetch.FetchError as error:
-        raise ApiError(400, f"input.{field}: {error}") from None
-    return None
+        raise ApiError(400, f"{where}: {error}") from None
 
 
 def _repeated(job: JobRecord, request_hash: str) -> dict[str, str]:
@@ -212,10 +217,7 @@ def _add_job_routes(app: FastAPI) -> None:
             if own is not None:
                 uploads[field] = own
         if body.webhook is not None:
-            try:
-                await fetch.validate_url(body.webhook, services.settings)
-            except fetch.FetchError as error:
-                raise ApiError(400, f"webhook: {error}") from None
+            await _check_fetchable(services, "webhook", body.webhook)
         if services.store.count_in_flight(owner) >= services.settings.max_jobs_in_flight:
             raise ApiError(429, f"{services.settings.max_jobs_in_flight} jobs are already queued or "
                            "running for this key; wait for one to finish", headers={"Retry-After": "5"})
