@@ -27,6 +27,7 @@ from faceswap_nb._errors import (
     ServerUnreachable,
     WebhookVerificationError,
 )
+from faceswap_nb._connect import connect
 from faceswap_nb._version import __version__
 from faceswap_nb.client import AsyncClient, Client, Job, JobStatus, verify_webhook
 
@@ -54,6 +55,7 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "WebhookVerificationError",
+    "connect",
     "__version__",
     "verify_webhook",
 ]
