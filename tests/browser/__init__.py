@@ -1,0 +1,1 @@
+"""Real-browser tests: JupyterLab in Debian's Chromium, driven by Python Playwright."""
