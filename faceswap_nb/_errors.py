@@ -18,7 +18,10 @@
     ├── ServerUnreachable         no answer at all (connection refused, DNS, timeout)
     ├── JobFailed                 the job ended failed/canceled; carries the ``job``
     ├── JobTimeout                ``wait`` gave up; carries the last ``job`` seen
-    └── WebhookVerificationError  a webhook's signature, timestamp or headers are wrong
+    ├── WebhookVerificationError  a webhook's signature, timestamp or headers are wrong
+    ├── CostLimitExceeded         a batch's estimate is over ``max_cost``; nothing was submitted
+    └── LedgerError               a batch ledger is corrupt or belongs to another batch;
+                                  nothing was submitted
 
 The ``code`` is part of the public contract: the CLI prints it, the local server puts
 it in a failed job's ``error.code``. The message says what to fix.
@@ -31,6 +34,7 @@ from typing import Any
 __all__ = [
     "APIError",
     "AuthError",
+    "CostLimitExceeded",
     "EngineError",
     "FaceswapError",
     "InputTooLarge",
@@ -39,6 +43,7 @@ __all__ = [
     "InvalidVideo",
     "JobFailed",
     "JobTimeout",
+    "LedgerError",
     "ModelFilesMissing",
     "NoFaceInSource",
     "NoFaceInVideo",
@@ -199,3 +204,35 @@ class WebhookVerificationError(FaceswapError):
     """A webhook delivery is not authentic: bad signature, stale timestamp or missing headers."""
 
     code = "invalid_signature"
+
+
+class CostLimitExceeded(FaceswapError):
+    """A batch would cost more than its ``max_cost``; it was refused before any submission.
+
+    ``estimate`` and ``limit`` are the estimated total and the limit, in money units
+    (None when the error was built without them).
+    """
+
+    code = "cost_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, estimate: float | None = None, limit: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.limit = limit
+
+
+class LedgerError(FaceswapError):
+    """A batch ledger cannot be used: a corrupt line, or a ledger of another batch.
+
+    Raised before anything is submitted. ``path`` is the ledger file and ``line`` the
+    1-based line at fault, when there is one.
+    """
+
+    code = "ledger_error"
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
