@@ -1,4 +1,5 @@
-"""Notebook widgets: a panel that submits a face-swap job, watches it and shows the result.
+"""Notebook widgets: a panel that submits a face-swap job, watches it and shows the result,
+and a panel that follows a batch of jobs (``BatchPanel``).
 
 Import it explicitly (it needs ``ipywidgets``, part of the base install)::
 
@@ -15,11 +16,13 @@ nothing in ``asyncio`` is patched (the panel never uses ``nest_asyncio``; see
 from __future__ import annotations
 
 from faceswap_nb.widgets._inputs import InputProblem
+from faceswap_nb.widgets.batch_panel import BatchPanel
 from faceswap_nb.widgets.display import result_view, thumbnail_png, video_seconds
 from faceswap_nb.widgets.panel import CONSENT, JobPanel
 
 __all__ = [
     "CONSENT",
+    "BatchPanel",
     "InputProblem",
     "JobPanel",
     "result_view",

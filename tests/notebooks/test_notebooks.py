@@ -7,6 +7,7 @@ temporary ``XDG_CACHE_HOME``, and fails on the first cell that raises.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 # The notebooks this module executes; a new notebook needs a test here too.
-EXECUTED = {"api.ipynb", "engine.ipynb", "quickstart.ipynb"}
+EXECUTED = {"api.ipynb", "batch.ipynb", "engine.ipynb", "quickstart.ipynb"}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 Widgets = dict[str, dict[str, Any]]
@@ -155,3 +156,26 @@ def test_quickstart_completes_one_job_with_the_panel_and_leaves_a_fresh_one(note
     assert fresh["fsnb-consent"]["state"]["value"] is False
     assert fresh["fsnb-submit"]["state"]["disabled"] is True
     assert "completed" not in fresh["fsnb-status"]["state"]["value"]
+
+
+def test_batch_notebook_runs_three_jobs_once_each_shows_them_and_exports_them(notebook_folder):
+    notebook = _run("batch.ipynb", notebook_folder)
+    text = _text(notebook)
+    assert "3 jobs to run (1 duplicate): 10.0 s of video, estimated cost 1.00" in text
+    assert "3 of 4 pairs completed" in text
+    assert "spent 1.00 of 1.00 estimated" in text
+    assert "read back: the same 4 rows and types" in text
+    assert sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])) == 1
+
+    widgets = _widgets(notebook)
+    (totals,) = _classed(widgets, "fsnb-batch-totals")
+    assert totals["value"].startswith("3/4 ended (completed 3) · 0 in flight · 1 not submitted")
+    (table,) = _classed(widgets, "fsnb-batch-table")
+    assert table["value"].count("fsnb-batch-completed") == 3 and "duplicate" in table["value"]
+    (cancel,) = _classed(widgets, "fsnb-batch-cancel")
+    assert cancel["disabled"] is True  # the batch has ended: nothing left to cancel
+
+    output = notebook_folder / "batch-output"
+    events = [json.loads(line)["event"] for line in (output / "ledger.jsonl").read_text().splitlines()]
+    assert events.count("submitted") == 3  # the duplicate was not submitted
+    assert (output / "results.csv").is_file() and (output / "results.csv.schema.json").is_file()
