@@ -1,10 +1,11 @@
 """Run the benchmarks against the real engine and print the figures.
 
-    python -m benchmarks [--quick] [--only quality|occlusion|speed|memory|load] [--out DIR]
+    python -m benchmarks [--quick] [--only quality|occlusion|speed|memory|load|polls] [--out DIR]
 
 Writes ``DIR/results.json`` (every figure), ``DIR/sheets/*.png`` (contact sheets),
-``DIR/videos/*.mp4`` (the swapped clips) and ``DIR/load.json`` (the server's request
-latencies). Exits 1 when a target fails or a section cannot run, 0 otherwise.
+``DIR/videos/*.mp4`` (the swapped clips), ``DIR/load.json`` (the server's request
+latencies) and ``DIR/polls.json`` (the client's share of a status poll). Exits 1 when a
+target fails or a section cannot run, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from benchmarks import MissingTestdata
 
-SECTIONS = ("quality", "occlusion", "speed", "memory", "load")
+SECTIONS = ("quality", "occlusion", "speed", "memory", "load", "polls")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,8 +39,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str]:
     """Run one section against the engine; returns its results and printable lines."""
     # Imported here so that --only memory (which imports the engine in a child), --only
-    # load (which talks to a server) and the error report work even when the engine
-    # package does not import in this process.
+    # load and --only polls (which talk to a server) and the error report work even when
+    # the engine package does not import in this process.
     if name == "memory":
         from benchmarks.speed import format_memory, run_memory
 
@@ -50,6 +51,11 @@ def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str
 
         result = run_load(out)
         return result, format_load(result["figures"])
+    if name == "polls":
+        from benchmarks.polls import format_polls, run_polls
+
+        result = run_polls(out)
+        return result, format_polls(result["figures"])
     from faceswap_nb.engine import swap_video
 
     if name == "quality":
