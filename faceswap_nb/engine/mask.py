@@ -2,7 +2,8 @@
 
 The outline fades over a band inside the face (a fraction of its width) so the jaw,
 hairline and temples of the target stay untouched; the eye and mouth holes keep a
-narrow fade so lids and lips stay crisp.
+narrow fade so lids and lips stay crisp. The target's lips are kept with a soft band
+around them (``part_weights``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from faceswap_nb.engine.types import Mask
+
+
+def smoothstep(x: NDArray[np.floating]) -> NDArray[np.floating]:
+    """0 below 0, 1 above 1, and a smooth S between: a ramp without a visible edge."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
 
 
 def fill_holes(covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
@@ -36,10 +43,23 @@ def blend_weights(
     silhouette = fill_holes(covered)
     inside = cv2.distanceTransform(silhouette, cv2.DIST_L2, 3)
     start = inset * face_width
-    outer = np.clip((inside - start) / max(fade * face_width, 1.0), 0.0, 1.0)
-    outer = outer * outer * (3.0 - 2.0 * outer)  # smoothstep: no visible edge of the ramp
+    outer = smoothstep((inside - start) / max(fade * face_width, 1.0))
     holes = cv2.GaussianBlur(covered.astype(np.float32), (0, 0), hole_fade)
     return (outer * holes).astype(np.float32)
+
+
+def part_weights(part: NDArray[np.bool_], face_width: float, *, grow: float = 0.04) -> Mask:
+    """A soft weight over a part of the face (e.g. the lips) and a band around it.
+
+    Args:
+        part: the part's pixels.
+        face_width: in pixels; ``grow`` is a fraction of it: 1 up to half of it beyond
+            the part's edge, fading to 0 at about twice it.
+    """
+    radius = max(round(grow * face_width), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    grown = cv2.dilate(part.astype(np.uint8), kernel).astype(np.float32)
+    return cv2.GaussianBlur(grown, (0, 0), radius / 2)
 
 
 def skin_weights(covered: NDArray[np.bool_], occluded: Mask | None = None) -> Mask:

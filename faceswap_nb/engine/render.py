@@ -17,10 +17,11 @@ from numpy.typing import NDArray
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.light import match_detail, transfer_lighting
-from faceswap_nb.engine.mask import blend_weights, skin_weights
+from faceswap_nb.engine.mask import blend_weights, part_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.topology import OUTER_LIPS_RING
 from faceswap_nb.engine.types import FaceObservation, Image, Points
 from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
 
@@ -80,6 +81,9 @@ def render_face(
         lit = transfer_lighting(warped, target, skin, width, scale=light_scale)
         lit = match_detail(lit, target, skin)
     with timings.stage("mask"):
+        # The target's own lips (pinned by the shape transfer, so ``holes`` has them
+        # where they were): speech stays exactly the target's.
+        lit = alpha_blend(holes, lit, part_weights(polygon_mask(points, (OUTER_LIPS_RING,), region), width))
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded

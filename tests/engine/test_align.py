@@ -9,7 +9,11 @@ from skimage import data
 
 from faceswap_nb.engine.align import ShapeTransfer, fan, hole_triangles, similarity_3d
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.landmarks import (
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
 from faceswap_nb.engine.topology import INNER_LIPS_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
 
 
@@ -85,3 +89,15 @@ def test_the_lips_keep_the_targets_opening(astronaut_mesh):
     gap_before = points[14, 1] - points[13, 1]
     gap_after = result[14, 1] - result[13, 1]
     assert gap_after == pytest.approx(gap_before, abs=0.5)
+
+
+def test_the_lips_stay_where_the_target_has_them_while_the_rest_takes_the_sources_shape(astronaut_mesh):
+    points, depth = astronaut_mesh
+    centre = points.mean(0)
+    wider = (centre + (points - centre) * np.float32([1.15, 1.0])).astype(np.float32)
+    result = ShapeTransfer(wider, depth)(points, depth)
+    lips = list(INNER_LIPS_RING + OUTER_LIPS_RING)
+    eye = list(RIGHT_EYE_RING)
+
+    assert np.abs(result[lips] - points[lips]).max() < 1e-4
+    assert np.linalg.norm(result[eye].mean(0) - points[eye].mean(0)) > 1.0

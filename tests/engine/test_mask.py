@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_nb.engine.mask import blend_weights, fill_holes, skin_weights
+from faceswap_nb.engine.mask import (
+    blend_weights,
+    fill_holes,
+    part_weights,
+    skin_weights,
+    smoothstep,
+)
 
 SIZE = 160
 CENTRE = (80, 80)
@@ -111,3 +117,42 @@ class TestSkinWeights:
 
         np.testing.assert_array_equal(skin_weights(covered), [[1.0, 1.0, 0.0]])
         np.testing.assert_array_equal(skin_weights(covered, occluded), [[1.0, 0.0, 0.0]])
+
+
+class TestSmoothstep:
+    def test_is_0_below_0_and_1_above_1(self) -> None:
+        assert smoothstep(np.array([-3.0, 0.0, 1.0, 7.0])).tolist() == [0.0, 0.0, 1.0, 1.0]
+
+    def test_rises_monotonically_and_flat_at_both_ends(self) -> None:
+        x = np.linspace(0, 1, 101)
+        y = smoothstep(x)
+
+        assert np.all(np.diff(y) >= 0)
+        assert y[50] == pytest.approx(0.5)
+        assert y[1] < 0.001 and y[-2] > 0.999
+
+
+@pytest.fixture(scope="module")
+def lips() -> np.ndarray:
+    """Synthetic lips: a flat ellipse below the face's centre."""
+    canvas = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.ellipse(canvas, (80, 110), (24, 8), 0, 0, 360, 1, thickness=-1)
+    return canvas.astype(bool)
+
+
+class TestPartWeights:
+    def test_is_one_on_the_part_and_zero_far_from_it(self, lips: np.ndarray) -> None:
+        weight = part_weights(lips, FACE_WIDTH)
+
+        assert weight.dtype == np.float32
+        assert weight[110, 70:91].min() > 0.99
+        assert weight[:80].max() == 0.0
+
+    def test_fades_over_a_band_that_grows_with_the_face(self, lips: np.ndarray) -> None:
+        narrow = part_weights(lips, FACE_WIDTH)
+        wide = part_weights(lips, 2 * FACE_WIDTH)
+        below = narrow[118:135, 80]
+
+        assert np.all(np.diff(below) <= 1e-6)
+        assert 0.0 < narrow[124, 80] < 1.0
+        assert wide[124, 80] > narrow[124, 80]

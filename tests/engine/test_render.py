@@ -9,7 +9,19 @@ import pytest
 
 from faceswap_nb.engine.render import Timings, face_width, render_face
 from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.topology import NOSTRILS, OUTER_LIPS_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation
+from faceswap_nb.engine.warp import Region, polygon_mask
+
+
+def face_skin(face: FaceObservation, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels between the right eye and the nostrils: source skin after a swap."""
+    eye = face.landmarks[list(RIGHT_EYE_RING)].mean(0)
+    nose = face.landmarks[list(NOSTRILS)].mean(0)
+    x, y = np.round((eye + nose) / 2).astype(int)
+    mask = np.zeros(shape[:2], bool)
+    mask[y - 4 : y + 5, x - 4 : x + 5] = True
+    return mask
 
 
 class TestFaceWidth:
@@ -49,6 +61,19 @@ class TestRenderFace:
         assert not changed[outside].any()
         assert changed[y0:y1, x0:x1].mean() > 0.3
         assert {"warp", "light", "mask", "blend"} <= set(timings)
+
+    def test_the_targets_own_lips_are_kept(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        frame = original.copy()
+
+        render_face(frame, face, grace_source, 0.1, Timings())
+
+        lips = polygon_mask(face.landmarks, (OUTER_LIPS_RING,), Region(0, 0, frame.shape[1], frame.shape[0]))
+        difference = np.abs(frame.astype(int) - original.astype(int)).max(axis=2)
+        assert difference[lips].mean() < 2.0
+        assert difference[face_skin(face, frame.shape)].mean() > 10.0
 
     def test_an_off_frame_face_is_skipped(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
