@@ -1,7 +1,7 @@
 """The face-swap pipeline: two streaming passes over the target video.
 
-Pass 1 (analyse): decode → detect/track → 468-point mesh + eye contours, for every face
-of every frame. Then the tracks are linked into people, the face(s) to replace are
+Pass 1 (analyse): decode → detect/track → 468-point mesh → eye contours, for every face
+of every frame, in three threads (decoding, following the faces, refining their eyes). Then the tracks are linked into people, the face(s) to replace are
 chosen, and their landmarks are smoothed over time with a zero-phase filter.
 Pass 2 (render): decode → align → warp → light → mask → blend → encode, frame by frame,
 in three threads (decoding, rendering, encoding) so that each keeps a core busy.
@@ -24,7 +24,7 @@ from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.prefetch import prefetched
 from faceswap_nb.engine.render import Timings, render_face
 from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.track import FaceTracker, by_frame, select, smooth
+from faceswap_nb.engine.track import FaceTracker, Pending, by_frame, select, smooth
 from faceswap_nb.engine.types import FaceObservation, Frame, SwapReport
 
 Progress = Callable[[float], None]
@@ -47,20 +47,27 @@ class SwapConfig:
     limits: decode.Limits = decode.Limits()
 
 
+def _followed(
+    frames: Iterator[Frame], tracker: FaceTracker, timings: Timings
+) -> Iterator[tuple[Frame, Pending]]:
+    """Each frame with the observations the tracker made in it (eyes not yet refined)."""
+    for frame in frames:
+        with timings.stage("track"):
+            pending = tracker.update(frame.index, frame.image)
+        yield frame, pending
+
+
 def _analyse(
     video: Path, faces: str, config: SwapConfig, frames: int, progress: Progress,
     timings: Timings,
 ) -> tuple[dict[int, list[FaceObservation]], int]:
     tracker = FaceTracker(detect_every=config.detect_every)
     count = 0
-    frame_iter = prefetched(decode.read_frames(video, config.limits), name="faceswap-decode")
-    while True:
-        with timings.stage("decode"):
-            frame = next(frame_iter, None)
-        if frame is None:
-            break
-        with timings.stage("track"):
-            tracker.update(frame.index, frame.image)
+    decoded = prefetched(decode.read_frames(video, config.limits), name="faceswap-decode")
+    # The iris model runs here while the tracker's thread meshes the next frame.
+    for frame, pending in prefetched(_followed(decoded, tracker, timings), name="faceswap-track"):
+        with timings.stage("eyes"):
+            tracker.refine(frame.image, pending)
         count += 1
         progress(_ANALYSIS_SHARE * min(count / max(frames, 1), 1.0))
     chosen = select(tracker.tracks, faces)

@@ -2,8 +2,10 @@
 
 The first pass of the pipeline feeds every frame to ``FaceTracker``. A face is detected
 once, then followed by re-cropping the mesh from its previous landmarks (cheap and
-steady), its eyelids redrawn by the iris model; detection runs again every few frames, after a scene cut, and whenever a track
-is lost. Tracks of the same person broken by a cut or an occlusion are linked by a small
+steady); detection runs again every few frames, after a scene cut, and whenever a track
+is lost. The iris model then redraws the eyelids of each new observation
+(``FaceTracker.refine``): following a face needs only the mesh, so the pipeline runs
+the two in different threads, one frame apart. Tracks of the same person broken by a cut or an occlusion are linked by a small
 appearance signature so that "the most prominent face" means a person, not a segment.
 """
 
@@ -76,8 +78,17 @@ def signature(image: Image, landmarks: Points) -> NDArray[np.float32]:
     return (grey / (np.linalg.norm(grey) + 1e-6)).ravel()
 
 
+Pending = list[tuple[Track, int]]
+"""Observations awaiting eye refinement: (track, position in its landmark list)."""
+
+
 class FaceTracker:
-    """Follows every face through a clip, one frame at a time (``update``)."""
+    """Follows every face through a clip, one frame at a time.
+
+    ``update`` follows the faces into a frame and returns the new observations;
+    ``refine`` redraws their eyes. ``refine`` may run in another thread than ``update``
+    (each owns its models) as long as each frame's ``refine`` follows its ``update``.
+    """
 
     def __init__(self, *, detect_every: int = 10) -> None:
         self.detect_every = detect_every
@@ -88,8 +99,11 @@ class FaceTracker:
         self._eyes = EyeRefiner()
         self._thumbnail: NDArray[np.float32] | None = None
 
-    def update(self, index: int, image: Image) -> None:
-        """Advance every track to frame ``index`` and start tracks for new faces."""
+    def update(self, index: int, image: Image) -> Pending:
+        """Advance every track to frame ``index`` and start tracks for new faces.
+
+        Returns the observations made in this frame, for ``refine``.
+        """
         if self._is_cut(image):
             self._active = []
         lost = False
@@ -99,11 +113,17 @@ class FaceTracker:
                 self._active.remove(track)
                 lost = True
                 continue
-            track.landmarks.append(self._eyes(image, found[0]))
+            track.landmarks.append(found[0])
             track.depth.append(found[1])
         if lost or not self._active or index % self.detect_every == 0:
             self._detect(index, image)
         self._drop_duplicates()
+        return [(track, len(track.landmarks) - 1) for track in self._active if track.end == index + 1]
+
+    def refine(self, image: Image, pending: Pending) -> None:
+        """Redraw the eyelids of ``pending`` observations (made on ``image``) in place."""
+        for track, position in pending:
+            track.landmarks[position] = self._eyes(image, track.landmarks[position])
 
     def _is_cut(self, image: Image) -> bool:
         # Every 8th pixel is plenty for a 64×36 thumbnail and 4× cheaper than all of them.
@@ -124,7 +144,7 @@ class FaceTracker:
             if found is not None:
                 # A second pass from the mesh's own ROI is much more precise than the box.
                 found = self._mesh(image, roi_from_landmarks(found[0])) or found
-                track = Track(len(self.tracks), index, [self._eyes(image, found[0])], [found[1]])
+                track = Track(len(self.tracks), index, [found[0]], [found[1]])
                 track.signature = signature(image, found[0])
                 self.tracks.append(track)
                 self._active.append(track)

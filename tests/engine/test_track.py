@@ -44,7 +44,7 @@ def _shifted(image: np.ndarray, k: int) -> np.ndarray:
 def _track_frames(frames: list[np.ndarray], detect_every: int = 10) -> list[Track]:
     tracker = FaceTracker(detect_every=detect_every)
     for index, frame in enumerate(frames):
-        tracker.update(index, frame)
+        tracker.refine(frame, tracker.update(index, frame))
     return tracker.tracks
 
 
