@@ -53,13 +53,12 @@ def part_weights(part: NDArray[np.bool_], face_width: float, *, grow: float = 0.
 
     Args:
         part: the part's pixels.
-        face_width: in pixels; ``grow`` is a fraction of it: 1 up to half of it beyond
-            the part's edge, fading to 0 at about twice it.
+        face_width: in pixels; ``grow`` is a fraction of it: the weight is 1 up to half
+            of it beyond the part's edge and fades to 0 at twice it.
     """
-    radius = max(round(grow * face_width), 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    grown = cv2.dilate(part.astype(np.uint8), kernel).astype(np.float32)
-    return cv2.GaussianBlur(grown, (0, 0), radius / 2)
+    radius = max(grow * face_width, 1.0)
+    distance = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 3)
+    return (1.0 - smoothstep((distance - radius / 2) / (1.5 * radius))).astype(np.float32)
 
 
 def skin_weights(covered: NDArray[np.bool_], occluded: Mask | None = None) -> Mask:
