@@ -10,6 +10,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
+from faceswap_nb.engine.eyes import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 from faceswap_nb.engine.topology import RIGHT_EYE_RING
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
@@ -80,6 +81,24 @@ class TestFaceTracker:
         assert (track.start, track.end) == (0, 8)
         assert len(track.depth) == 8
         assert all(points.shape == (468, 2) for points in track.landmarks)
+
+    def test_update_returns_the_frames_observations_and_refine_redraws_only_their_eyes(
+        self, astronaut: np.ndarray
+    ) -> None:
+        tracker = FaceTracker()
+
+        first = tracker.update(0, astronaut)
+        second = tracker.update(1, astronaut)
+        track = tracker.tracks[0]
+        meshed = track.landmarks[1].copy()
+        tracker.refine(astronaut, second)
+
+        assert [(t.track_id, position) for t, position in first] == [(0, 0)]
+        assert [(t.track_id, position) for t, position in second] == [(0, 1)]
+        eyes = list(RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR)
+        others = np.setdiff1d(np.arange(468), eyes)
+        np.testing.assert_array_equal(track.landmarks[1][others], meshed[others])
+        assert np.abs(track.landmarks[1][eyes] - meshed[eyes]).max() > 0.1
 
     def test_landmarks_follow_the_motion(self, moving_tracks: list[Track]) -> None:
         landmarks = moving_tracks[0].landmarks
