@@ -18,12 +18,15 @@ import av
 import cv2
 import numpy as np
 from av.container import InputContainer
+from av.video.plane import VideoPlane
 from av.video.stream import VideoStream
+from numpy.typing import NDArray
 
 from faceswap_nb._errors import InputTooLarge, InvalidImage, InvalidVideo
+from faceswap_nb.engine.picture import BT601, BT709, Picture, Yuv420
 from faceswap_nb.engine.types import Frame, Image, VideoInfo
 
-__all__ = ["Limits", "probe", "read_frames", "read_image"]
+__all__ = ["Limits", "probe", "read_frames", "read_image", "read_pictures"]
 
 StrPath = str | os.PathLike[str]
 
@@ -32,6 +35,10 @@ StrPath = str | os.PathLike[str]
 _NOT_VIDEO_FORMATS = frozenset({"image2", "image2pipe", "tty", "bin", "xbin", "adf", "idf"})
 
 _AVCOL_SPC_UNSPECIFIED = 2
+_AVCOL_SPC_BT601 = frozenset({5, 6})  # BT470BG, SMPTE170M
+_AVCOL_RANGE_JPEG = 2
+# 8-bit 4:2:0 formats the analysis pass reads plane by plane → whether full range.
+_YUV420_FULL_RANGE = {"yuv420p": False, "yuvj420p": True}
 
 # cv2.rotate codes for the clockwise turn a player applies to show the picture upright.
 _ROTATE_CODES = {
@@ -103,10 +110,27 @@ def read_frames(path: StrPath, limits: Limits = Limits()) -> Iterator[Frame]:
         InputTooLarge: as ``probe``, or when the video turns out longer than it said.
     """
     info = probe(path, limits)
-    return _iterate_frames(path, info, limits)
+    return (
+        Frame(index, _upright_bgr(decoded, info.rotation), decoded.pts)
+        for index, decoded in _iterate_frames(path, limits)
+    )
 
 
-def _iterate_frames(path: StrPath, info: VideoInfo, limits: Limits) -> Iterator[Frame]:
+def read_pictures(path: StrPath, limits: Limits = Limits()) -> Iterator[tuple[int, Picture]]:
+    """``read_frames`` for the analysis pass: (index, upright picture) per frame.
+
+    8-bit 4:2:0 frames stay in the decoder's planes (``picture.Yuv420``), which the
+    face models crop from without converting the whole frame; other formats come as
+    BGR. Raises as ``read_frames``.
+    """
+    info = probe(path, limits)
+    return (
+        (index, _upright_picture(decoded, info.rotation))
+        for index, decoded in _iterate_frames(path, limits)
+    )
+
+
+def _iterate_frames(path: StrPath, limits: Limits) -> Iterator[tuple[int, av.VideoFrame]]:
     name = Path(path).name
     with _open_video(path) as container:
         stream = _video_stream(container, name)
@@ -120,7 +144,7 @@ def _iterate_frames(path: StrPath, info: VideoInfo, limits: Limits) -> Iterator[
                         f"'{name}' has more than {limits.max_frames} frames "
                         f"(the limit is {limits.max_frames})"
                     )
-                yield Frame(index, _upright_bgr(decoded, info.rotation), decoded.pts)
+                yield index, decoded
                 index += 1
         except av.FFmpegError as error:
             message = f"'{name}' cannot be decoded after frame {index}: {error}"
@@ -237,6 +261,28 @@ def _upright_bgr(frame: av.VideoFrame, rotation: int) -> Image:
     if rotation in _ROTATE_CODES:
         return cv2.rotate(image, _ROTATE_CODES[rotation])
     return image
+
+
+def _upright_picture(frame: av.VideoFrame, rotation: int) -> Picture:
+    full_range = _YUV420_FULL_RANGE.get(frame.format.name)
+    if full_range is None:
+        return _upright_bgr(frame, rotation)
+    planes = [_plane_view(plane) for plane in frame.planes]
+    if rotation in _ROTATE_CODES:
+        planes = [cv2.rotate(plane, _ROTATE_CODES[rotation]) for plane in planes]
+    tagged = frame.colorspace
+    if tagged == _AVCOL_SPC_UNSPECIFIED:
+        weights = BT709 if frame.height >= 720 else BT601  # as _source_colorspace guesses
+    else:
+        weights = BT601 if tagged in _AVCOL_SPC_BT601 else BT709
+    return Yuv420(*planes, weights, full_range or frame.color_range == _AVCOL_RANGE_JPEG)
+
+
+def _plane_view(plane: VideoPlane) -> NDArray[np.uint8]:
+    """The plane's pixels without copying (rows may be padded to ``line_size``)."""
+    data = np.frombuffer(plane, np.uint8)
+    rows = data[: plane.line_size * plane.height].reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
 
 
 def _source_colorspace(frame: av.VideoFrame) -> str | None:

@@ -11,8 +11,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from faceswap_nb.engine import picture
 from faceswap_nb.engine.models import ANALYSIS_THREADS, FACE_DETECTOR, TFLiteModel
-from faceswap_nb.engine.types import Detection, Image
+from faceswap_nb.engine.picture import Picture
+from faceswap_nb.engine.types import Detection
 
 _INPUT = 192
 _STRIDE = 4  # one anchor per cell of a 48×48 grid
@@ -38,7 +40,7 @@ def ssd_anchors(size: int, layers: tuple[tuple[int, int], ...]) -> NDArray[np.fl
 
 
 def letterbox(
-    image: Image, size: int = _INPUT, value_range: tuple[float, float] = (-1.0, 1.0)
+    image: Picture, size: int = _INPUT, value_range: tuple[float, float] = (-1.0, 1.0)
 ) -> tuple[NDArray[np.float32], float, float, float]:
     """Resize keeping the aspect ratio and pad to a square ``size`` RGB tensor.
 
@@ -50,7 +52,7 @@ def letterbox(
     height, width = image.shape[:2]
     scale = size / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    resized = picture.resized(image, (new_w, new_h))
     pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
     canvas = np.zeros((size, size, 3), np.uint8)
     top, left = int(pad_y), int(pad_x)
@@ -121,7 +123,7 @@ class FaceDetector:
         self._model = TFLiteModel(FACE_DETECTOR, num_threads=num_threads)
         self._anchors = ssd_anchors(_INPUT, ((_STRIDE, 1),))
 
-    def __call__(self, image: Image) -> list[Detection]:
+    def __call__(self, image: Picture) -> list[Detection]:
         """Every face in ``image``, largest first, in frame pixels."""
         tensor, scale, pad_x, pad_y = letterbox(image)
         raw_boxes, raw_scores = self._model(tensor)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from faceswap_nb.engine import picture
 from faceswap_nb.engine.landmarks import Roi
 from faceswap_nb.engine.models import ANALYSIS_THREADS, IRIS_LANDMARKS, TFLiteModel
+from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
-from faceswap_nb.engine.types import Image, Points
+from faceswap_nb.engine.types import Points
 
 # Mesh indices of the iris model's first 16 contour points, for each eye seen as a right
 # eye (the left one mirrored): the lower lid from the outer corner to the inner one, as
@@ -31,7 +33,7 @@ class EyeRefiner:
         self._model = TFLiteModel(IRIS_LANDMARKS, num_threads=num_threads)
         self._side = self._model.input_size[0]
 
-    def __call__(self, image: Image, points: Points) -> Points:
+    def __call__(self, image: Picture, points: Points) -> Points:
         """``points`` (468, 2) with both eye contours refined; the input is not changed."""
         refined = points.copy()
         for contour, mirrored in ((RIGHT_EYE_CONTOUR, False), (LEFT_EYE_CONTOUR, True)):
@@ -40,12 +42,12 @@ class EyeRefiner:
             refined[list(contour)] = self._contour(image, left, right, mirrored)
         return refined
 
-    def _contour(self, image: Image, left: np.ndarray, right: np.ndarray, mirrored: bool) -> Points:
+    def _contour(self, image: Picture, left: np.ndarray, right: np.ndarray, mirrored: bool) -> Points:
         angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
         centre = (left + right) / 2
         size = float(np.hypot(*(right - left))) * _CROP_SCALE
         to_crop = Roi(float(centre[0]), float(centre[1]), max(size, 4.0), angle).to_crop(self._side)
-        crop = cv2.warpAffine(image, to_crop, (self._side, self._side), borderMode=cv2.BORDER_REPLICATE)
+        crop = picture.crop(image, to_crop, (self._side, self._side))
         if mirrored:  # the model knows right eyes; a mirrored left eye looks like one
             crop = crop[:, ::-1]
         tensor = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2RGB).astype(np.float32)

@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from faceswap_nb.engine import picture
 from faceswap_nb.engine.models import ANALYSIS_THREADS, FACE_MESH, TFLiteModel
+from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import LEFT_EYE_CORNER, RIGHT_EYE_CORNER
-from faceswap_nb.engine.types import Detection, Image, Points
+from faceswap_nb.engine.types import Detection, Points
 
 _ROI_SCALE = 1.5
 _MIN_PRESENCE = 0.5
@@ -70,17 +72,14 @@ class FaceMesh:
         self._side = self._model.input_size[0]
 
     def __call__(
-        self, image: Image, roi: Roi
+        self, image: Picture, roi: Roi
     ) -> tuple[Points, NDArray[np.float32], float] | None:
         """Mesh points (468, 2) in frame pixels, their depth (468,) and presence score.
 
         Returns ``None`` when the model says the crop holds no face (the track is lost).
         """
         to_crop = roi.to_crop(self._side)
-        crop = cv2.warpAffine(
-            image, to_crop, (self._side, self._side), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        crop = picture.crop(image, to_crop, (self._side, self._side))
         tensor = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
         raw, presence_logit = self._model(tensor)
         presence = float(1.0 / (1.0 + np.exp(-np.clip(presence_logit.ravel()[0], -80, 80))))

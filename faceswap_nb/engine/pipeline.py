@@ -1,8 +1,10 @@
 """The face-swap pipeline: two streaming passes over the target video.
 
 Pass 1 (analyse): decode → detect/track → 468-point mesh → eye contours, for every face
-of every frame, in three threads (decoding, following the faces, refining their eyes). Then the tracks are linked into people, the face(s) to replace are
-chosen, and their landmarks are smoothed over time with a zero-phase filter.
+of every frame, in three threads (decoding, following the faces, refining their eyes).
+Frames stay in the decoder's YUV planes; only the crops the models see become BGR.
+Then the tracks are linked into people, the face(s) to replace are chosen, and their
+landmarks are smoothed over time with a zero-phase filter.
 Pass 2 (render): decode → align → warp → light → mask → blend → encode, frame by frame,
 in three threads (decoding, rendering, encoding) so that each keeps a core busy.
 
@@ -21,6 +23,7 @@ from faceswap_nb._version import __version__
 from faceswap_nb.engine import decode, encode
 from faceswap_nb.engine.align import ShapeTransfer
 from faceswap_nb.engine.occlusion import OcclusionFinder
+from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.prefetch import prefetched
 from faceswap_nb.engine.render import Timings, render_face
 from faceswap_nb.engine.source import SourceFace
@@ -48,13 +51,13 @@ class SwapConfig:
 
 
 def _followed(
-    frames: Iterator[Frame], tracker: FaceTracker, timings: Timings
-) -> Iterator[tuple[Frame, Pending]]:
+    pictures: Iterator[tuple[int, Picture]], tracker: FaceTracker, timings: Timings
+) -> Iterator[tuple[Picture, Pending]]:
     """Each frame with the observations the tracker made in it (eyes not yet refined)."""
-    for frame in frames:
+    for index, picture in pictures:
         with timings.stage("track"):
-            pending = tracker.update(frame.index, frame.image)
-        yield frame, pending
+            pending = tracker.update(index, picture)
+        yield picture, pending
 
 
 def _analyse(
@@ -63,11 +66,11 @@ def _analyse(
 ) -> tuple[dict[int, list[FaceObservation]], int]:
     tracker = FaceTracker(detect_every=config.detect_every)
     count = 0
-    decoded = prefetched(decode.read_frames(video, config.limits), name="faceswap-decode")
+    decoded = prefetched(decode.read_pictures(video, config.limits), name="faceswap-decode")
     # The iris model runs here while the tracker's thread meshes the next frame.
-    for frame, pending in prefetched(_followed(decoded, tracker, timings), name="faceswap-track"):
+    for picture, pending in prefetched(_followed(decoded, tracker, timings), name="faceswap-track"):
         with timings.stage("eyes"):
-            tracker.refine(frame.image, pending)
+            tracker.refine(picture, pending)
         count += 1
         progress(_ANALYSIS_SHARE * min(count / max(frames, 1), 1.0))
     chosen = select(tracker.tracks, faces)

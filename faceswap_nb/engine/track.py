@@ -19,9 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter1d
 
+from faceswap_nb.engine import picture
 from faceswap_nb.engine.detect import FaceDetector, iou
 from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import (
     INNER_LIPS_RING,
     LEFT_EYE_CORNER,
@@ -30,7 +32,7 @@ from faceswap_nb.engine.topology import (
     RIGHT_EYE_CORNER,
     RIGHT_EYE_RING,
 )
-from faceswap_nb.engine.types import FaceObservation, Image, Points
+from faceswap_nb.engine.types import FaceObservation, Points
 
 _CUT_THRESHOLD = 40.0  # mean absolute change of a 64×36 grey thumbnail, 0–255
 _DUPLICATE_IOU = 0.5
@@ -64,7 +66,7 @@ class Track:
         return float(sum(np.prod(p.max(0) - p.min(0)) for p in self.landmarks))
 
 
-def signature(image: Image, landmarks: Points) -> NDArray[np.float32]:
+def signature(image: Picture, landmarks: Points) -> NDArray[np.float32]:
     """A 32×32 grey, eye-aligned, normalised patch of the face: cheap re-identification."""
     right, left = landmarks[RIGHT_EYE_CORNER], landmarks[LEFT_EYE_CORNER]
     eye_distance = float(np.hypot(*(left - right)))
@@ -72,7 +74,7 @@ def signature(image: Image, landmarks: Points) -> NDArray[np.float32]:
     angle = np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0]))
     matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 14.0 / eye_distance)
     matrix[:, 2] += np.array([16.0, 12.0]) - centre
-    patch = cv2.warpAffine(image, matrix, (32, 32), borderMode=cv2.BORDER_REPLICATE)
+    patch = picture.crop(image, matrix, (32, 32))
     grey = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
     grey -= grey.mean()
     return (grey / (np.linalg.norm(grey) + 1e-6)).ravel()
@@ -99,7 +101,7 @@ class FaceTracker:
         self._eyes = EyeRefiner()
         self._thumbnail: NDArray[np.float32] | None = None
 
-    def update(self, index: int, image: Image) -> Pending:
+    def update(self, index: int, image: Picture) -> Pending:
         """Advance every track to frame ``index`` and start tracks for new faces.
 
         Returns the observations made in this frame, for ``refine``.
@@ -120,21 +122,17 @@ class FaceTracker:
         self._drop_duplicates()
         return [(track, len(track.landmarks) - 1) for track in self._active if track.end == index + 1]
 
-    def refine(self, image: Image, pending: Pending) -> None:
+    def refine(self, image: Picture, pending: Pending) -> None:
         """Redraw the eyelids of ``pending`` observations (made on ``image``) in place."""
         for track, position in pending:
             track.landmarks[position] = self._eyes(image, track.landmarks[position])
 
-    def _is_cut(self, image: Image) -> bool:
-        # Every 8th pixel is plenty for a 64×36 thumbnail and 4× cheaper than all of them.
-        sparse = np.ascontiguousarray(image[::8, ::8])
-        thumbnail = cv2.resize(
-            cv2.cvtColor(sparse, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA
-        ).astype(np.float32)
+    def _is_cut(self, image: Picture) -> bool:
+        thumbnail = picture.grey_thumbnail(image, (64, 36))
         previous, self._thumbnail = self._thumbnail, thumbnail
         return previous is not None and float(np.abs(thumbnail - previous).mean()) > _CUT_THRESHOLD
 
-    def _detect(self, index: int, image: Image) -> None:
+    def _detect(self, index: int, image: Picture) -> None:
         boxes = [t.box() for t in self._active]
         for detection in self._detector(image):
             box = np.array(detection.box, np.float32)

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from faceswap_nb._errors import InputTooLarge, InvalidImage, InvalidVideo
-from faceswap_nb.engine.decode import Limits, probe, read_frames, read_image
+from faceswap_nb.engine.decode import Limits, probe, read_frames, read_image, read_pictures
+from faceswap_nb.engine.picture import BT601, Yuv420, resized
 
 # --- synthetic media --------------------------------------------------------------------
 
@@ -119,6 +120,18 @@ def frame_times(path: Path) -> list[Fraction]:
     """Presentation times (seconds, exact) of every video frame, read with PyAV."""
     with av.open(str(path)) as container:
         return [frame.pts * frame.time_base for frame in container.decode(video=0)]
+
+
+def make_png_video(path: Path, *, frames: int) -> Path:
+    """A 64×48 RGB clip of PNG frames (a ``.mov``): no 4:2:0 planes, every frame a keyframe."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("png", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
+        for index in range(frames):
+            picture = av.VideoFrame.from_ndarray(upright_picture(64, 48, index), format="bgr24")
+            picture.pts = index
+            container.mux(stream.encode(picture.reformat(format="rgb24")))
+    return path
 
 
 def marker_is_top_left(image: np.ndarray) -> bool:
@@ -247,14 +260,7 @@ def test_read_frames_checks_the_file_when_called_and_streams_lazily(tmp_path: Pa
 
 
 def test_a_decode_error_part_way_raises_invalid_video(tmp_path: Path) -> None:
-    clip = tmp_path / "broken.mov"
-    with av.open(str(clip), "w") as container:  # PNG frames: a damaged one fails loudly
-        stream = container.add_stream("png", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
-        for index in range(6):
-            picture = av.VideoFrame.from_ndarray(upright_picture(64, 48, index), format="bgr24")
-            picture.pts = index
-            container.mux(stream.encode(picture.reformat(format="rgb24")))
+    clip = make_png_video(tmp_path / "broken.mov", frames=6)  # a damaged PNG fails loudly
     with av.open(str(clip)) as container:
         entry = container.streams.video[0].index_entries[4]
     data = bytearray(clip.read_bytes())
@@ -264,6 +270,42 @@ def test_a_decode_error_part_way_raises_invalid_video(tmp_path: Path) -> None:
     assert next(frames).index == 0
     with pytest.raises(InvalidVideo, match="broken.mov"):
         list(frames)
+
+
+# --- read_pictures ----------------------------------------------------------------------
+
+
+def test_pictures_keep_the_planes_of_a_4_2_0_clip_and_look_like_its_frames(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", frames=4)
+
+    pictures = list(read_pictures(clip))
+
+    assert [index for index, _ in pictures] == [0, 1, 2, 3]
+    picture = pictures[0][1]
+    assert isinstance(picture, Yuv420)
+    assert picture.shape == (48, 64, 3) and picture.weights == BT601  # untagged SD → BT.601
+    as_bgr = resized(picture, (64, 48)).astype(int)
+    assert np.abs(as_bgr - next(read_frames(clip)).image.astype(int)).mean() < 3.0
+
+
+def test_pictures_of_a_rotated_clip_are_upright(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "phone.mp4", size=(48, 64), rotation=90, frames=2)
+
+    for _, picture in read_pictures(clip):
+        assert picture.shape == (64, 48, 3)
+        assert marker_is_top_left(resized(picture, (48, 64)))
+
+
+def test_pictures_of_other_pixel_formats_come_as_bgr(tmp_path: Path) -> None:
+    pictures = [picture for _, picture in read_pictures(make_png_video(tmp_path / "rgb.mov", frames=2))]
+
+    assert all(isinstance(p, np.ndarray) and p.shape == (48, 64, 3) for p in pictures)
+    assert marker_is_top_left(pictures[0])
+
+
+def test_read_pictures_refuses_what_read_frames_refuses(tmp_path: Path) -> None:
+    with pytest.raises(InvalidVideo):
+        read_pictures(tmp_path / "absent.mp4")
 
 
 # --- read_image -------------------------------------------------------------------------
