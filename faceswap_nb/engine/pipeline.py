@@ -161,6 +161,6 @@ def swap_video(
         )
         report.video_seconds = info.duration_seconds
         report.output = str(out)
-        report.warnings.extend(writer.warnings)
+        report.warnings.extend(source.warnings + writer.warnings)
     report.stage_seconds = dict(timings)
     return report

@@ -12,8 +12,19 @@ from faceswap_nb._errors import NoFaceInSource
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, RIGHT_EYE_CORNER
 from faceswap_nb.engine.types import Image, Points
 from faceswap_nb.engine.warp import Region
+
+
+# The photo's own expression survives the swap as creases around the target's mouth.
+# Mesh ratios of the test and demo photos: relaxed mouths are 0.50–0.68 eye-corner
+# distances wide and 0.01–0.05 of their width open; broad smiles 0.75–0.87 wide,
+# open mouths 0.13–0.26.
+_BROAD_SMILE = 0.72
+_OPEN_MOUTH = 0.12
+_MOUTH_CORNERS = (61, 291)
+_INNER_LIP_MIDDLES = (13, 14)
 
 
 @dataclass(frozen=True)
@@ -54,3 +65,22 @@ class SourceFace:
             ((points - offset) * scale).astype(np.float32),
             (found[1] * scale).astype(np.float32),
         )
+
+    @property
+    def warnings(self) -> list[str]:
+        """What about the photo will show in the result, said so the user can pick another."""
+        corners = self.points[list(_MOUTH_CORNERS)]
+        middles = self.points[list(_INNER_LIP_MIDDLES)]
+        mouth_width = float(np.hypot(*(corners[1] - corners[0])))
+        eye_distance = float(np.hypot(*(self.points[LEFT_EYE_CORNER] - self.points[RIGHT_EYE_CORNER])))
+        expressions = []
+        if mouth_width > _BROAD_SMILE * eye_distance:
+            expressions.append("smiles broadly")
+        if float(np.hypot(*(middles[1] - middles[0]))) > _OPEN_MOUTH * mouth_width:
+            expressions.append("has its mouth open")
+        if not expressions:
+            return []
+        return [
+            f"the source photo {' and '.join(expressions)}: its smile lines and creases will "
+            "show around the target's mouth; a photo with a relaxed, closed mouth looks more natural"
+        ]

@@ -111,6 +111,7 @@ class TestSwapVideo:
 
         assert report.frames_swapped == report.frames == FRAMES
         assert report.coverage == 1.0
+        assert report.warnings == []  # a relaxed photo and a plain clip: nothing to say
         assert {"track", "warp", "light", "mask", "blend", "encode"} <= set(report.stage_seconds)
 
     def test_marks_the_output_as_synthetic(
@@ -154,6 +155,14 @@ class TestSwapVideo:
         assert report.coverage == 0.5
         for before, after in list(zip(_frames(video), _frames(out)))[:4]:
             assert np.abs(after.astype(int) - before.astype(int)).max() < 8  # re-encoding only
+
+    def test_says_when_the_photo_smiles(self, clip: Path, tmp_path: Path) -> None:
+        photo = tmp_path / "smiling.png"
+        cv2.imwrite(str(photo), astronaut(SIDE))
+
+        report = swap_video(clip, photo, tmp_path / "swapped.mp4")
+
+        assert any("smiles broadly" in warning for warning in report.warnings)
 
     def test_leaves_only_the_output_in_its_folder(
         self, swapped: tuple[SwapReport, Path, list[float]]

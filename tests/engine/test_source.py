@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from skimage import data
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine.source import SourceFace
@@ -35,3 +36,24 @@ class TestSourceFace:
 
         with pytest.raises(NoFaceInSource, match="no face"):
             SourceFace.from_image(noise)
+
+
+class TestPhotoWarnings:
+    def test_a_relaxed_face_gets_no_warning(self, grace_source: SourceFace) -> None:
+        assert grace_source.warnings == []
+
+    def test_a_broad_smile_is_named_with_what_to_do(self) -> None:
+        astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # Eileen Collins, smiling
+
+        (warning,) = SourceFace.from_image(astronaut).warnings
+
+        assert "smiles broadly" in warning and "relaxed, closed mouth" in warning
+
+    def test_an_open_mouth_is_named(self, grace_source: SourceFace) -> None:
+        points = grace_source.points.copy()
+        points[14] += [0.0, 0.3 * np.ptp(points[:, 0])]  # drop the lower lip: mouth open
+        opened = SourceFace(grace_source.image, points, grace_source.depth)
+
+        (warning,) = opened.warnings
+
+        assert "has its mouth open" in warning and "smiles" not in warning
