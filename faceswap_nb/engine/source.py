@@ -16,7 +16,6 @@ from faceswap_nb.engine.topology import LEFT_EYE_CORNER, RIGHT_EYE_CORNER
 from faceswap_nb.engine.types import Image, Points
 from faceswap_nb.engine.warp import Region
 
-
 # The photo's own expression survives the swap as creases around the target's mouth.
 # Mesh ratios of the test and demo photos: relaxed mouths are 0.50–0.68 eye-corner
 # distances wide and 0.01–0.05 of their width open; broad smiles 0.75–0.87 wide,
@@ -80,7 +79,8 @@ class SourceFace:
             expressions.append("has its mouth open")
         if not expressions:
             return []
-        return [
+        warning = (
             f"the source photo {' and '.join(expressions)}: its smile lines and creases will "
             "show around the target's mouth; a photo with a relaxed, closed mouth looks more natural"
-        ]
+        )
+        return [warning]
