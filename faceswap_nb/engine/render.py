@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
-from faceswap_nb.engine.light import match_detail, transfer_lighting
+from faceswap_nb.engine.light import match_detail, transfer_lighting, transfer_local_lighting
 from faceswap_nb.engine.mask import blend_weights, part_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
@@ -25,6 +25,14 @@ from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import OUTER_LIPS_RING
 from faceswap_nb.engine.types import FaceObservation, Image, Points
 from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
+
+
+MOUTH_ZONE = 0.08
+"""Around the lips, out to twice this fraction of the face width, the face takes the
+target's shading at the finer ``MOUTH_LIGHT_SCALE``: the target's creases follow its
+speech, and the photo's smile folds fade. On five benchmark pairs: mouth r 0.53–0.975
+→ 0.69–0.984, eye r up on three, identity within ±0.02 (one pair +0.017)."""
+MOUTH_LIGHT_SCALE = 0.05
 
 
 class Timings(dict[str, float]):
@@ -77,14 +85,17 @@ def render_face(
     if occlusion is not None:
         with timings.stage("occlusion"):
             occluded = occlusion(frame, face.track_id, face.landmarks, region, covered, width)
+    lips = polygon_mask(points, (OUTER_LIPS_RING,), region)
     with timings.stage("light"):
         skin = skin_weights(covered, occluded)
         lit = transfer_lighting(warped, target, skin, width, scale=light_scale)
+        mouth_zone = part_weights(lips, width, grow=MOUTH_ZONE)
+        lit = transfer_local_lighting(lit, target, skin, mouth_zone, width, scale=MOUTH_LIGHT_SCALE)
         lit = match_detail(lit, target, skin)
     with timings.stage("mask"):
         # The target's own lips (pinned by the shape transfer, so ``holes`` has them
         # where they were): speech stays exactly the target's.
-        lit = alpha_blend(holes, lit, part_weights(polygon_mask(points, (OUTER_LIPS_RING,), region), width))
+        lit = alpha_blend(holes, lit, part_weights(lips, width))
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded

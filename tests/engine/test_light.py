@@ -8,7 +8,13 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
-from faceswap_nb.engine.light import match_detail, masked_blur, to_lab, transfer_lighting
+from faceswap_nb.engine.light import (
+    match_detail,
+    masked_blur,
+    to_lab,
+    transfer_lighting,
+    transfer_local_lighting,
+)
 
 FACE_WIDTH = 100.0
 
@@ -136,6 +142,58 @@ class TestTransferLighting:
         lit = transfer_lighting(source_face, source_face, skin, FACE_WIDTH)
 
         assert np.abs(lit.astype(int) - source_face.astype(int)).max() <= 1
+
+
+class TestTransferLocalLighting:
+    """A 10-pixel dark crease on a 100-pixel face: finer than the face-wide light."""
+
+    @staticmethod
+    def _creased(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        face = np.clip(150 + rng.normal(0, 6, (110, 100, 1)), 0, 255).repeat(3, axis=2)
+        face[:, 55:65] -= 40
+        return face.astype(np.uint8)
+
+    @pytest.fixture
+    def zone(self) -> np.ndarray:
+        zone = np.zeros((110, 100), np.float32)
+        zone[30:80, 40:80] = 1.0
+        return zone
+
+    def test_the_targets_shading_replaces_the_faces_crease_inside_the_zone(self, zone: np.ndarray) -> None:
+        creased = self._creased(1)
+        smooth_target = np.full_like(creased, 150)
+
+        result = transfer_local_lighting(
+            creased, smooth_target, np.ones((110, 100), np.float32), zone, FACE_WIDTH, scale=0.05
+        )
+
+        def crease_depth(image: np.ndarray) -> float:
+            rows = image[40:70].astype(float)
+            return float(rows[:, 44:50].mean() - rows[:, 57:63].mean())
+
+        assert crease_depth(creased) > 30
+        assert crease_depth(result) < 0.5 * crease_depth(creased)
+        # The skin's own fine grain stays: the local mean moves, the noise does not.
+        grain = (result[40:70, 44:50].astype(float) - creased[40:70, 44:50]).std()
+        assert grain < 3.0
+
+    def test_nothing_changes_outside_the_zone(self, zone: np.ndarray) -> None:
+        creased, target = self._creased(2), self._creased(3)[:, ::-1].copy()
+
+        result = transfer_local_lighting(creased, target, np.ones((110, 100), np.float32), zone, FACE_WIDTH, scale=0.05)
+
+        outside = zone == 0
+        np.testing.assert_array_equal(result[outside], creased[outside])
+        assert np.abs(result[~outside].astype(int) - creased[~outside]).max() > 5
+
+    def test_an_empty_zone_leaves_the_face_alone(self) -> None:
+        creased = self._creased(4)
+        empty = np.zeros((110, 100), np.float32)
+
+        result = transfer_local_lighting(creased, np.zeros_like(creased), empty + 1, empty, FACE_WIDTH, scale=0.05)
+
+        np.testing.assert_array_equal(result, creased)
 
 
 class TestMatchDetail:
