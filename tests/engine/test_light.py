@@ -9,8 +9,8 @@ from matplotlib import cbook
 from skimage import data
 
 from faceswap_nb.engine.light import (
-    match_detail,
     masked_blur,
+    match_detail,
     to_lab,
     transfer_lighting,
     transfer_local_lighting,
