@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.types import Image
 
 _DOWNSAMPLE = 4
@@ -45,7 +44,7 @@ def to_lab(image: Image) -> NDArray[np.float32]:
 
 def transfer_lighting(
     warped: Image, target: Image, weight: NDArray[np.float32], face_width: float,
-    *, scale: float = 0.1,
+    *, scale: float = 0.1, zone: NDArray[np.float32] | None = None, zone_scale: float = 0.05,
 ) -> Image:
     """``warped`` with its low frequencies replaced by ``target``'s, inside ``weight``.
 
@@ -54,32 +53,21 @@ def transfer_lighting(
         target: the same window of the target frame.
         weight: where both images show face skin (1) and where not (0).
         face_width: in pixels; the blur's sigma is ``scale × face_width``.
+        zone: where (0–1) the finer ``zone_scale`` takes over. Around the mouth, a
+            photo's creases (a smile's folds) are broader than its skin detail but
+            narrower than the face-wide light; there the target's own should show.
     """
     # Both blurs share the weight, so the difference of the blurs is the blur of the
     # difference: one blur instead of two.
     difference = cv2.subtract(target, warped, dtype=cv2.CV_32F)
     shift = masked_blur(difference, weight, scale * face_width)
+    if zone is not None:
+        x, y, width, height = cv2.boundingRect((zone > 0).view(np.uint8))
+        box = (slice(y, y + height), slice(x, x + width))
+        if width:
+            finer = masked_blur(difference[box], weight[box], zone_scale * face_width)
+            shift[box] += zone[box][..., None] * (finer - shift[box])
     return cv2.add(warped, shift, dtype=cv2.CV_8U)
-
-
-def transfer_local_lighting(
-    face: Image, target: Image, weight: NDArray[np.float32], zone: NDArray[np.float32],
-    face_width: float, *, scale: float,
-) -> Image:
-    """``transfer_lighting`` at a finer ``scale``, faded in over ``zone`` (0–1) only.
-
-    Used around the mouth: there the photo's creases (a smile's folds) are broader than
-    its skin detail but narrower than the face-wide light, and the target's own should
-    show instead. Only the box where ``zone`` > 0 is worked on; the rest is unchanged.
-    """
-    x, y, width, height = cv2.boundingRect((zone > 0).view(np.uint8))
-    if width == 0:
-        return face
-    box = (slice(y, y + height), slice(x, x + width))
-    local = transfer_lighting(face[box], target[box], weight[box], face_width, scale=scale)
-    result = face.copy()
-    result[box] = alpha_blend(local, face[box], zone[box])
-    return result
 
 
 def match_detail(

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
-from faceswap_nb.engine.light import match_detail, transfer_lighting, transfer_local_lighting
+from faceswap_nb.engine.light import match_detail, transfer_lighting
 from faceswap_nb.engine.mask import blend_weights, part_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
@@ -88,9 +88,10 @@ def render_face(
     lips = polygon_mask(points, (OUTER_LIPS_RING,), region)
     with timings.stage("light"):
         skin = skin_weights(covered, occluded)
-        lit = transfer_lighting(warped, target, skin, width, scale=light_scale)
-        mouth_zone = part_weights(lips, width, grow=MOUTH_ZONE)
-        lit = transfer_local_lighting(lit, target, skin, mouth_zone, width, scale=MOUTH_LIGHT_SCALE)
+        mouth = part_weights(lips, width, grow=MOUTH_ZONE)
+        lit = transfer_lighting(
+            warped, target, skin, width, scale=light_scale, zone=mouth, zone_scale=MOUTH_LIGHT_SCALE
+        )
         lit = match_detail(lit, target, skin)
     with timings.stage("mask"):
         # The target's own lips (pinned by the shape transfer, so ``holes`` has them
