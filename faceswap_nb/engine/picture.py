@@ -72,8 +72,7 @@ class Yuv420:
 
     def to_bgr(self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]) -> Image:
         """Full-resolution Y, U, V pieces of the same size → BGR."""
-        bgr = cv2.transform(cv2.merge([y, u, v]).astype(np.float32), self.matrix)
-        return np.clip(bgr + 0.5, 0, 255).astype(np.uint8)
+        return cv2.transform(cv2.merge([y, u, v]), self.matrix)  # rounds and saturates
 
 
 Picture = Image | Yuv420
