@@ -76,6 +76,8 @@ class Job:
         progress: 0.0–1.0 while processing, when the server reports it.
         error: the server's ``{"code", "message"}`` on failure.
         usage: the billed seconds and cost, when the server reports them.
+        warnings: what the local engine noticed about the inputs (e.g. a smiling source
+            photo), for the user to act on; empty when the server says nothing.
         date, created_at, started_at, finished_at: timezone-aware UTC datetimes
             (milliseconds since the epoch on the wire).
         raw: the whole answer, unknown fields included.
@@ -94,6 +96,7 @@ class Job:
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -134,6 +137,7 @@ class Job:
             created_at=_datetime(data.get("createdAt")),
             started_at=_datetime(data.get("startedAt")),
             finished_at=_datetime(data.get("finishedAt")),
+            warnings=_strings(data.get("warnings")),
             raw=dict(data),
         )
 
@@ -152,6 +156,12 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 def _string(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
 
 
 def _number(value: object) -> float | None:

@@ -80,6 +80,7 @@ class JobOut(BaseModel):
     startedAt: int | None = None
     finishedAt: int | None = None
     webhookAttempts: list[dict[str, Any]] = []
+    warnings: list[str] = []
 
 
 class JobPage(BaseModel):
@@ -129,4 +130,5 @@ def job_to_wire(job: JobRecord, keys: KeyRing, origin: str) -> dict[str, Any]:
         "startedAt": job.started_at,
         "finishedAt": job.finished_at,
         "webhookAttempts": job.webhook_attempts,
+        "warnings": job.warnings,
     }

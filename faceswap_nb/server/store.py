@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at INTEGER,
     finished_at INTEGER,
     webhook_attempts TEXT NOT NULL DEFAULT '[]',
-    webhook_pending INTEGER NOT NULL DEFAULT 0
+    webhook_pending INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency
     ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -77,6 +78,9 @@ CREATE TABLE IF NOT EXISTS files (
     created_at INTEGER NOT NULL
 );
 """
+
+# Columns added since the first release: an existing database gains them on open.
+_ADDED_COLUMNS = {"warnings": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 def now_ms() -> int:
@@ -119,6 +123,7 @@ class JobRecord:
     finished_at: int | None = None
     webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
     webhook_pending: bool = False
+    warnings: list[str] = field(default_factory=list)
     idempotency_key: str | None = None
     request_hash: str | None = None
     seq: int = 0
@@ -145,6 +150,7 @@ def _job(row: sqlite3.Row) -> JobRecord:
     values["input"] = json.loads(values["input"])
     values["uploads"] = json.loads(values["uploads"])
     values["webhook_attempts"] = json.loads(values["webhook_attempts"])
+    values["warnings"] = json.loads(values["warnings"])
     values["webhook_pending"] = bool(values["webhook_pending"])
     return JobRecord(**values)
 
@@ -171,6 +177,14 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database written by an older version up to the current columns."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -289,8 +303,9 @@ class JobStore:
 
     @staticmethod
     def _update(db: sqlite3.Connection, job_id: str, **fields: Any) -> None:
-        if "webhook_attempts" in fields:
-            fields["webhook_attempts"] = json.dumps(fields["webhook_attempts"])
+        for name in ("webhook_attempts", "warnings"):
+            if name in fields:
+                fields[name] = json.dumps(fields[name])
         columns = ", ".join(f"{name} = ?" for name in fields)
         db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*fields.values(), job_id))
 

@@ -206,6 +206,7 @@ class Worker:
         if not self._end(
             job.id, "completed", progress=1.0, output_file=final.name,
             video_seconds=round(seconds, 3), cost=round(seconds * self.settings.price_per_second, 6),
+            warnings=[str(warning) for warning in result.get("warnings", [])],
         ):
             final.unlink(missing_ok=True)
 

@@ -310,7 +310,9 @@ class JobPanel(widgets.VBox):
             self.result.children = tuple(
                 result_view(watcher.result_path, self._original, limit=self.embed_limit)
             )
-            self._say(f"result saved to {watcher.result_path}", error=False)
+            # What the engine noticed (e.g. a smiling photo) is what to change next time.
+            notes = "".join(f"\nnote: {warning}" for warning in watcher.job.warnings)
+            self._say(f"result saved to {watcher.result_path}{notes}", error=False)
         else:
             self._say(describe_failure(watcher.job))
         self._running = False
@@ -344,7 +346,8 @@ class JobPanel(widgets.VBox):
     def _say(self, text: str, *, error: bool = True) -> None:
         """Show ``text`` under the status (red for problems); empty clears it."""
         color = "#b00020" if error else "#444"
-        self.message.value = f'<span style="color: {color}">{html.escape(text)}</span>' if text else ""
+        lines = html.escape(text).replace("\n", "<br>")
+        self.message.value = f'<span style="color: {color}">{lines}</span>' if text else ""
 
     # -- blocking -------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ def test_a_minimal_job_has_none_for_everything_optional() -> None:
 
     assert (job.model, job.webhook, job.output_url, job.progress) == (None, None, None, None)
     assert (job.error, job.usage, job.date, job.created_at) == (None, None, None, None)
-    assert job.input == {}
+    assert job.input == {} and job.warnings == ()
 
 
 def test_wrong_typed_optional_fields_are_ignored() -> None:
@@ -80,12 +80,13 @@ def test_wrong_typed_optional_fields_are_ignored() -> None:
             "date": "yesterday",
             "createdAt": True,
             "finishedAt": 10**30,
+            "warnings": "not a list",
         }
     )
 
     assert (job.model, job.output_url, job.progress, job.error, job.usage) == (None,) * 5
     assert (job.date, job.created_at, job.finished_at) == (None, None, None)
-    assert job.input == {}
+    assert job.input == {} and job.warnings == ()
 
 
 def test_a_failed_job_carries_the_servers_error() -> None:
@@ -99,6 +100,14 @@ def test_a_failed_job_carries_the_servers_error() -> None:
 
     assert job.error == JobErrorInfo(code="no_face_in_video", message="no face")
     assert job.is_terminal and not job.is_completed
+
+
+def test_the_local_servers_warnings_are_read_and_odd_items_dropped() -> None:
+    job = Job.from_dict(
+        {"jobId": "j1", "status": "completed", "warnings": ["the source photo smiles broadly", 3, None]}
+    )
+
+    assert job.warnings == ("the source photo smiles broadly",)
 
 
 def test_an_unknown_status_is_kept_and_means_not_done_yet() -> None:

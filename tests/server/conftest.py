@@ -22,8 +22,10 @@ TERMINAL = {"completed", "failed", "canceled"}
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A face clip, a clip without a face, a face photo and a text file."""
+    """A face clip, a clip without a face, a relaxed and a smiling face photo, a text file."""
     folder = tmp_path_factory.mktemp("media")
+    smiling = folder / "smiling.png"
+    cv2.imwrite(str(smiling), astronaut())
     text = folder / "notes.txt"
     text.write_text("not a video\n" * 20)
     wall = folder / "wall.png"
@@ -32,6 +34,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "clip": write_clip(folder / "astronaut.mp4", [astronaut(256)] * 8),
         "blank": write_clip(folder / "blank.mp4", [np.full((128, 128, 3), 90, np.uint8)] * 8),
         "face": GRACE_HOPPER,
+        "smiling": smiling,
         "text": text,
         "wall": wall,
     }

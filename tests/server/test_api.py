@@ -36,9 +36,19 @@ def test_a_job_runs_to_completion_and_bills_its_seconds(finished: dict[str, Any]
     assert finished["status"] == "completed", finished
     assert finished["progress"] == 1.0
     assert finished["usage"] == {"seconds": pytest.approx(0.8, abs=0.05), "cost": pytest.approx(0.08, abs=0.005)}
-    assert finished["error"] is None
+    assert finished["error"] is None and finished["warnings"] == []
     assert finished["createdAt"] <= finished["startedAt"] <= finished["finishedAt"]
     uuid.UUID(finished["jobId"], version=4)
+
+
+def test_what_the_engine_noticed_about_the_photo_reaches_the_job(
+    server: LocalServer, inputs: dict[str, str]
+) -> None:
+    with api(server) as http:
+        job = wait_until_done(http, create(http, inputs["clip"], inputs["smiling"]))
+
+    assert job["status"] == "completed", job
+    assert any("smiles broadly" in warning for warning in job["warnings"]), job["warnings"]
 
 
 def test_the_output_is_a_seekable_synthetic_mp4(finished: dict[str, Any], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,35 @@ def test_jobs_survive_reopening_the_database(tmp_path: Path) -> None:
     assert job is not None and job.status == "processing" and job.progress == 0.5
     assert job.webhook_attempts == [{"attempt": 1}]
     assert [j.id for j in reopened.interrupted()] == [job_id]
+    reopened.close()
+
+
+def test_a_completed_job_keeps_the_engines_warnings(store: JobStore) -> None:
+    job_id = make(store)
+    store.transition(job_id, "processing")
+
+    store.transition(job_id, "completed", warnings=["the source photo smiles broadly"])
+
+    job = store.get(job_id)
+    assert job is not None and job.warnings == ["the source photo smiles broadly"]
+    assert store.get(make(store)).warnings == []  # type: ignore[union-attr]
+
+
+def test_a_database_from_before_warnings_gains_the_column_and_keeps_its_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    store = JobStore(path)
+    job_id = make(store)
+    store.close()
+    with sqlite3.connect(path) as old:  # as the first release wrote it: no warnings column
+        old.execute("ALTER TABLE jobs DROP COLUMN warnings")
+
+    reopened = JobStore(path)
+    job = reopened.get(job_id)
+    reopened.transition(job_id, "processing")
+    reopened.transition(job_id, "completed", warnings=["w"])
+
+    assert job is not None and job.input == INPUT and job.warnings == []
+    assert reopened.get(job_id).warnings == ["w"]  # type: ignore[union-attr]
     reopened.close()
 
 

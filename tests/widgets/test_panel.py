@@ -177,6 +177,19 @@ def test_the_result_box_gets_the_video_when_completed(
     assert not panel.submit.disabled and panel.cancel.disabled
 
 
+def test_what_the_engine_noticed_is_shown_with_the_result(
+    tmp_path: Path, result_clip: Path, clip: Path, face: Path
+) -> None:
+    noticed = job("completed", 1.0, warnings=["the source photo smiles broadly: <use> another"])
+    panel = make_panel(FakeClient([noticed], result=result_clip), tmp_path)
+
+    submit(panel, video=str(clip), face=str(face))
+    panel.wait(10)
+
+    assert "result saved to" in panel.message.value
+    assert "<br>note: the source photo smiles broadly: &lt;use&gt; another" in panel.message.value
+
+
 def test_a_failed_job_shows_the_servers_code_message_and_advice(tmp_path: Path) -> None:
     failed = job("failed", error={"code": "no_face_in_video", "message": "no face found in any frame"})
     panel = make_panel(FakeClient([job("processing", 0.1), failed]), tmp_path)
