@@ -121,20 +121,27 @@ def read_pictures(path: StrPath, limits: Limits = Limits()) -> Iterator[tuple[in
 
     8-bit 4:2:0 frames stay in the decoder's planes (``picture.Yuv420``), which the
     face models crop from without converting the whole frame; other formats come as
-    BGR. Raises as ``read_frames``.
+    BGR. Frames are decoded without the deblocking filter (slightly blockier, a
+    quarter cheaper). Raises as ``read_frames``.
     """
     info = probe(path, limits)
     return (
         (index, _upright_picture(decoded, info.rotation))
-        for index, decoded in _iterate_frames(path, limits)
+        for index, decoded in _iterate_frames(path, limits, deblock=False)
     )
 
 
-def _iterate_frames(path: StrPath, limits: Limits) -> Iterator[tuple[int, av.VideoFrame]]:
+def _iterate_frames(
+    path: StrPath, limits: Limits, *, deblock: bool = True
+) -> Iterator[tuple[int, av.VideoFrame]]:
     name = Path(path).name
     with _open_video(path) as container:
         stream = _video_stream(container, name)
         stream.codec_context.thread_type = "AUTO"
+        if not deblock:
+            # The in-loop deblocking filter is a quarter of H.264's decoding time; the
+            # face models do not need it, a picture that is encoded again does.
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         index = 0
         try:
             for decoded in container.decode(stream):
