@@ -25,7 +25,7 @@ __all__ = ["KNOWN_DTYPES", "PYARROW_MISSING", "export", "pyarrow_installed", "re
 
 _STRING_COLUMNS = (
     "job_id", "batch_id", "pair_id", "video", "face", "output_url", "local_path",
-    "error_code", "error_message", "problem",
+    "error_code", "error_message", "warnings", "problem",
 )
 KNOWN_DTYPES: dict[str, str] = {
     **dict.fromkeys(_STRING_COLUMNS, "string"),

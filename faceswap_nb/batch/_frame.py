@@ -3,7 +3,8 @@
 Columns (see ``RESULT_COLUMNS``): ids and inputs as ``string``; ``status`` a category of
 ``STATUSES``; ``submitted_at``/``started_at``/``finished_at`` as ``datetime64[ns, UTC]``;
 ``queue_time`` (start - submit) and ``run_time`` (finish - start) as ``timedelta64[ns]``;
-seconds and money as ``float64``; NA where a value is unknown.
+seconds and money as ``float64``; ``warnings``, what the local engine noticed about a
+pair's inputs (e.g. a smiling photo), ``; ``-joined; NA where a value is unknown.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ RESULT_COLUMNS = (
     "local_path",
     "error_code",
     "error_message",
+    "warnings",
 )
 _STRINGS = (
     "job_id",
@@ -53,6 +55,7 @@ _STRINGS = (
     "local_path",
     "error_code",
     "error_message",
+    "warnings",
 )
 _TIMES = ("submitted_at", "started_at", "finished_at")
 _SAME_AS = {"error": "failed", "cancelled": "canceled"}
@@ -79,6 +82,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "output_url": job.output_url,
         "error_code": job.error.code if job.error else None,
         "error_message": job.error.message if job.error else None,
+        "warnings": "; ".join(job.warnings) or None,
     }
 
 
@@ -155,6 +159,7 @@ def _from_job(fields: Mapping[str, Any], record: PairRecord) -> dict[str, Any]:
         "local_path": record.local_path,
         "error_code": fields.get("error_code"),
         "error_message": fields.get("error_message"),
+        "warnings": fields.get("warnings"),
     }
 
 
@@ -170,6 +175,7 @@ def _not_submitted(code: str | None, message: str | None) -> dict[str, Any]:
         "local_path": None,
         "error_code": code,
         "error_message": message,
+        "warnings": None,
     }
 
 

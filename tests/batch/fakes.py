@@ -34,6 +34,7 @@ class FakeAPI:
         default_factory=set
     )  # video URLs or uploaded file names answered with 400
     fail: set[str] = field(default_factory=set)  # video URLs whose job fails
+    warnings: list[str] = field(default_factory=list)  # what every completed job reports
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # idempotency key -> (job, body)
     uploads: list[str] = field(default_factory=list)
@@ -126,6 +127,7 @@ class FakeAPI:
                 status="completed",
                 usage={"seconds": 0.8, "cost": 0.08},
                 output={"videoUrl": f"{BASE}/outputs/{job['jobId']}.mp4"},
+                warnings=list(self.warnings),
             )
 
     def _cancel(self, job: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ STATUSES = ["created", "processing", "completed", "failed", "canceled", "not_sub
 COLUMNS = [
     "job_id", "batch_id", "pair_id", "video", "face", "status", "submitted_at", "started_at",
     "finished_at", "video_seconds", "billed_seconds", "unit_price", "est_cost", "actual_cost",
-    "output_url", "local_path", "error_code", "error_message",
+    "output_url", "local_path", "error_code", "error_message", "warnings",
 ]
 T0 = pd.Timestamp("2025-03-01 12:00:00", tz="UTC")
 
@@ -52,6 +52,7 @@ def result_frame(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
             "local_path": None,
             "error_code": "no_face_in_video" if status == "failed" else None,
             "error_message": "no face found in the video" if status == "failed" else None,
+            "warnings": None,
         }
         record.update(row)
         records.append(record)
@@ -62,7 +63,7 @@ def result_frame(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     frame["queue_time"] = (frame["started_at"] - frame["submitted_at"]).astype("timedelta64[ns]")
     frame["run_time"] = (frame["finished_at"] - frame["started_at"]).astype("timedelta64[ns]")
     for name in ("job_id", "batch_id", "pair_id", "video", "face", "output_url", "local_path",
-                 "error_code", "error_message"):
+                 "error_code", "error_message", "warnings"):
         frame[name] = frame[name].astype("string")
     for name in ("video_seconds", "billed_seconds", "unit_price", "est_cost", "actual_cost"):
         frame[name] = frame[name].astype("float64")

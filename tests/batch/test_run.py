@@ -175,6 +175,22 @@ def test_a_finished_batch_run_again_sends_no_create(clip: Path, face: Path, tmp_
     assert again["finished_at"].tolist() == first["finished_at"].tolist()
 
 
+def test_what_the_engine_noticed_is_in_the_table_and_survives_a_rerun(
+    clip: Path, face: Path, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "batch.jsonl"
+    pairs = pairs_of(clip, face, tmp_path, 2)
+    noticed = FakeAPI(warnings=["the source photo smiles broadly", "audio re-encoded"])
+
+    first = run(noticed, pairs, ledger=ledger)
+    again = run(FakeAPI(), pairs, ledger=ledger)
+
+    expected = ["the source photo smiles broadly; audio re-encoded"] * 2
+    assert first["warnings"].tolist() == expected and str(first["warnings"].dtype) == "string"
+    assert again["warnings"].tolist() == expected
+    assert run(FakeAPI(), pairs, ledger=None)["warnings"].isna().all()
+
+
 def test_a_half_submitted_pair_gets_its_first_job_back(
     clip: Path, face: Path, tmp_path: Path
 ) -> None:
