@@ -20,7 +20,7 @@ __all__ = ["ENDED", "IN_FLIGHT", "column", "in_flight_ids", "pending", "statuses
 IN_FLIGHT = ("created", "processing")
 """The statuses of jobs that Cancel-all cancels: submitted and not yet ended."""
 ENDED = ("completed", "failed", "canceled")
-_COLUMNS = ("#", "video", "face", "status", "job", "video s", "estimated", "actual", "queued", "ran", "error")
+_COLUMNS = ("#", "video", "face", "status", "job", "video s", "estimated", "actual", "queued", "ran", "notes")
 _NUMBERS = frozenset({"#", "video s", "estimated", "actual", "queued", "ran"})
 
 
@@ -62,9 +62,11 @@ def _badge(status: str) -> str:
     )
 
 
-def _error(code: object, message: object) -> str:
-    parts = [str(v) for v in (code, message) if v is not None and not pd.isna(v)]
-    return ": ".join(parts)
+def _notes(code: object, message: object, warnings: object) -> str:
+    """The server's error (``code: message``), then what the engine noticed."""
+    error = ": ".join(str(v) for v in (code, message) if v is not None and not pd.isna(v))
+    noticed = "" if warnings is None or pd.isna(warnings) else f"note: {warnings}"
+    return " · ".join(part for part in (error, noticed) if part)
 
 
 def _style(column_name: str) -> str:
@@ -86,7 +88,8 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
 
     Columns: row number, video and face (file names), status (a coloured badge), job id
     (its first 8 characters; the full id on hover), video seconds, estimated and actual
-    cost, time queued and running, and the server's error. Beyond ``max_rows`` jobs,
+    cost, time queued and running, and notes: the server's error and what the engine
+    noticed about the inputs (e.g. a smiling photo). Beyond ``max_rows`` jobs,
     in-flight and failed ones are shown first and a line says how many are hidden.
     """
     shown = _rows_shown(df, max_rows)
@@ -113,7 +116,7 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
             _cell(get("actual_cost"), lambda v: f"{v:.2f}"),
             _cell(get("queue_time"), _seconds),
             _cell(get("run_time"), _seconds),
-            html.escape(_error(get("error_code"), get("error_message"))),
+            html.escape(_notes(get("error_code"), get("error_message"), get("warnings"))),
         ]
         body.append("<tr>" + "".join(
             f'<td style="{_style(name)}">{cell}</td>' for name, cell in zip(_COLUMNS, cells, strict=True)

@@ -113,6 +113,14 @@ def test_values_are_escaped():
     assert "no_face_in_video: bad &lt;b&gt;input&lt;/b&gt; &amp; more" in table
 
 
+def test_what_the_engine_noticed_is_a_note_in_the_row():
+    frame = result_frame([{"status": "completed", "finished": 1.0, "warnings": "the source photo smiles broadly"}])
+
+    table = table_html(frame)
+
+    assert ">notes</th>" in table and "note: the source photo smiles broadly" in table
+
+
 def test_a_long_batch_lists_in_flight_and_failed_jobs_first():
     rows = [{"status": "completed", "finished": 1.0}] * 8 + [
         {"status": "failed", "finished": 2.0}, {"status": "processing", "started": 1.0}]
