@@ -195,11 +195,8 @@ class JobPanel(widgets.VBox):
             text = os.fspath(value)
             try:
                 self._set_input(field, text)
-            except InputProblem as exc:
-                self._say(str(exc))
-                raise
-            except (FaceswapError, OSError) as exc:
-                self._say(f"{field.label}: {describe_upload_error(exc)}")
+            except (InputProblem, FaceswapError, OSError) as exc:
+                self._say(_input_error(field, exc))
                 raise
 
     @staticmethod
@@ -240,11 +237,8 @@ class JobPanel(widgets.VBox):
         for field in (self.video, self.face):
             try:
                 urls.append(field.resolve())
-            except InputProblem as exc:
-                self._say(str(exc))
-                return
-            except (FaceswapError, OSError) as exc:
-                self._say(f"{field.label}: {describe_upload_error(exc)}")
+            except (InputProblem, FaceswapError, OSError) as exc:
+                self._say(_input_error(field, exc))
                 return
         try:
             webhook = self._webhook_url()
@@ -370,3 +364,10 @@ class JobPanel(widgets.VBox):
             shown = html.unescape(re.sub(r"<[^>]+>", "", self.message.value))
             raise RuntimeError("no job was submitted" + (f": {shown}" if shown else ""))
         return self._watcher.wait(timeout)
+
+
+def _input_error(field: MediaInput, exc: Exception) -> str:
+    """What to show when an input cannot be used: its own words, or the upload's failure."""
+    if isinstance(exc, InputProblem):
+        return str(exc)
+    return f"{field.label}: {describe_upload_error(exc)}"
