@@ -21,8 +21,12 @@ from scipy.ndimage import gaussian_filter1d
 
 from faceswap_nb.engine import picture
 from faceswap_nb.engine.detect import FaceDetector, iou
-from faceswap_nb.engine.eyes import EyeRefiner
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.eyes import EyeRefiner, eye_closure
+from faceswap_nb.engine.landmarks import (
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
 from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import (
     INNER_LIPS_RING,
@@ -217,11 +221,14 @@ def smooth(track: Track, sigma: float, expressive_sigma: float) -> None:
 
 
 def by_frame(tracks: Iterable[Track]) -> dict[int, list[FaceObservation]]:
-    """Index the tracks' observations by frame number for the rendering pass."""
+    """Index the tracks' observations by frame number for the rendering pass, with how
+    far each eye is shut (measured on the whole track, so call after ``smooth``)."""
     frames: dict[int, list[FaceObservation]] = {}
     for track in tracks:
+        closure = eye_closure(track.landmarks)
         for offset, (points, depth) in enumerate(zip(track.landmarks, track.depth)):
+            shut = (float(closure[offset, 0]), float(closure[offset, 1]))
             frames.setdefault(track.start + offset, []).append(
-                FaceObservation(track.track_id, points, depth)
+                FaceObservation(track.track_id, points, depth, shut)
             )
     return frames

@@ -72,6 +72,8 @@ class FaceObservation:
     """(468, 2) mesh points in frame pixels (smoothed over time)."""
     depth: NDArray[np.float32]
     """(468,) relative depth of each mesh point (larger is further from the camera)."""
+    eye_closure: tuple[float, float] = (0.0, 0.0)
+    """(right, left): 0 while the eye is as open as usual for this face, 1 when shut."""
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Eye refinement: the iris model redraws the lids, and only the lids."""
+"""Eyes: the iris model redraws the lids (and only the lids); how open each eye is,
+and how far it is shut compared with the face's usual opening."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ import pytest
 from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.eyes import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, EyeRefiner
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.eyes import (
+    LEFT_EYE_CONTOUR,
+    RIGHT_EYE_CONTOUR,
+    EyeRefiner,
+    eye_closure,
+    eye_openings,
+)
+from faceswap_nb.engine.landmarks import (
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
+from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +70,62 @@ def test_a_closed_eye_reads_more_closed_than_an_open_one(astronaut):
     refiner = EyeRefiner()
     for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
         assert _opening(refiner(closed, points), contour) < _opening(refiner(image, points), contour)
+
+
+def _with_opening(points: np.ndarray, factor: float) -> np.ndarray:
+    """``points`` with both eye rings squeezed vertically towards their corner line."""
+    squeezed = points.copy()
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        eye = list(ring)
+        middle = (points[ring[0], 1] + points[ring[8], 1]) / 2
+        squeezed[eye, 1] = middle + factor * (points[eye, 1] - middle)
+    return squeezed
+
+
+class TestEyeOpenings:
+    def test_an_open_eye_reads_about_a_quarter_and_a_squeezed_one_less(self, astronaut):
+        image, points = astronaut
+        refined = EyeRefiner()(image, points)
+
+        open_ = eye_openings(refined)
+        half = eye_openings(_with_opening(refined, 0.5))
+
+        assert open_.shape == (2,)
+        assert np.all((open_ > 0.15) & (open_ < 0.4))
+        np.testing.assert_allclose(half, open_ / 2, rtol=0.05)
+
+    def test_the_faces_size_and_roll_do_not_change_it(self, astronaut):
+        _, points = astronaut
+        turn = np.radians(30)
+        rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+
+        moved = (3.0 * points @ rotation.T + [40, -20]).astype(np.float32)
+
+        np.testing.assert_allclose(eye_openings(moved), eye_openings(points), rtol=1e-3)
+
+
+class TestEyeClosure:
+    def test_a_blink_closes_from_zero_to_one_and_open_frames_stay_zero(self, astronaut):
+        _, points = astronaut
+        factors = [1.0] * 10 + [0.8, 0.4, 0.7] + [1.0] * 10 + [0.95]
+        track = [_with_opening(points, f) for f in factors]
+
+        closure = eye_closure(track)
+
+        assert closure.shape == (len(factors), 2)
+        assert np.all(closure[:10] == 0) and np.all(closure[13:] == 0)  # 0.95: still open
+        assert np.all(closure[11] == 1.0)  # 0.4 of the usual opening: shut
+        assert np.all((closure[10] > 0) & (closure[10] < 1) & (closure[12] > closure[10]))
+
+    def test_a_squint_held_for_most_of_the_track_is_the_faces_usual_opening(self, astronaut):
+        _, points = astronaut
+        track = [_with_opening(points, 0.5)] * 8 + [points] * 2
+
+        assert np.all(eye_closure(track) == 0)
+
+    def test_one_frame_and_degenerate_eyes_are_never_shut(self, astronaut):
+        _, points = astronaut
+        flat = _with_opening(points, 0.0)
+
+        assert np.all(eye_closure([points]) == 0)
+        assert np.all(eye_closure([flat, flat, flat]) == 0)

@@ -11,7 +11,7 @@ from matplotlib import cbook
 from skimage import data
 
 from faceswap_nb.engine.eyes import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
-from faceswap_nb.engine.topology import RIGHT_EYE_RING
+from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
     FaceTracker,
@@ -313,3 +313,16 @@ class TestByFrame:
 
     def test_no_tracks_no_frames(self) -> None:
         assert by_frame([]) == {}
+
+    def test_each_observation_says_how_far_its_eyes_are_shut(self, astronaut: np.ndarray) -> None:
+        points = _track_frames([astronaut])[0].landmarks[0]
+        shut = points.copy()
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            shut[list(ring), 1] = (points[ring[0], 1] + points[ring[8], 1]) / 2
+        landmarks = [points] * 5 + [shut] + [points] * 4
+        track = Track(0, 0, landmarks, [np.zeros(468, np.float32)] * len(landmarks))
+
+        frames = by_frame([track])
+
+        assert frames[5][0].eye_closure == (1.0, 1.0)
+        assert all(frames[k][0].eye_closure == (0.0, 0.0) for k in frames if k != 5)
