@@ -22,7 +22,7 @@ from faceswap_nb.engine.mask import blend_weights, part_weights, skin_weights
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.topology import OUTER_LIPS_RING
+from faceswap_nb.engine.topology import LEFT_EYE_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation, Image, Points
 from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
 
@@ -33,6 +33,11 @@ speech, and the photo's smile folds fade. Full benchmark: mouth r and flicker pa
 one and two more runs of 15, identity median within +0.02, but identity share and
 pose pass on fewer (both swing most on the 80-px faces of the Hamilton clip)."""
 MOUTH_LIGHT_SCALE = 0.05
+EYELID_FADE = 0.02
+"""Over a closing eye and the mesh triangles around it, the target's own lids show in
+proportion to ``FaceObservation.eye_closure`` (see ``eyes``), faded out over twice this
+fraction of the face width. Full benchmark: blinks read as blinks on 5 of 12 runs where
+the judge sees them (eye r ≥ 0.7), against 2 before; identity and flicker unchanged."""
 
 
 class Timings(dict[str, float]):
@@ -50,6 +55,19 @@ class Timings(dict[str, float]):
 @functools.lru_cache(maxsize=1)
 def _triangles_with_holes() -> NDArray[np.int32]:
     return np.concatenate([mesh_triangles(), hole_triangles()])
+
+
+@functools.lru_cache(maxsize=1)
+def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
+    """For each eye (right, left): its ring and every mesh triangle touching it, as
+    rings for ``polygon_mask``. In a blink the iris model closes the ring, but the
+    mesh points around it stay near their open places: these triangles are the ones
+    the closing stretches."""
+    triangles = mesh_triangles()
+    return tuple(
+        (ring, *map(tuple, triangles[np.isin(triangles, ring).any(axis=1)].tolist()))
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)
+    )
 
 
 def face_width(points: Points) -> float:
@@ -97,6 +115,11 @@ def render_face(
         # The target's own lips (pinned by the shape transfer, so ``holes`` has them
         # where they were): speech stays exactly the target's.
         lit = alpha_blend(holes, lit, part_weights(lips, width))
+        # A closing eye: the photo only has a thin strip of open lid to stretch over it.
+        for lids, closure in zip(_eyelids(), face.eye_closure):
+            if closure > 0:
+                eyelid = polygon_mask(points, lids, region)
+                lit = alpha_blend(holes, lit, closure * part_weights(eyelid, width, grow=EYELID_FADE))
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded

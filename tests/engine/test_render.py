@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
 from faceswap_nb.engine.render import Timings, face_width, render_face
 from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.topology import NOSTRILS, OUTER_LIPS_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import (
+    LEFT_EYE_RING,
+    NOSTRILS,
+    OUTER_LIPS_RING,
+    RIGHT_EYE_RING,
+)
 from faceswap_nb.engine.types import FaceObservation
 from faceswap_nb.engine.warp import Region, polygon_mask
 
@@ -74,6 +80,27 @@ class TestRenderFace:
         difference = np.abs(frame.astype(int) - original.astype(int)).max(axis=2)
         assert difference[lips].mean() < 2.0
         assert difference[face_skin(face, frame.shape)].mean() > 10.0
+
+    def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        shut = FaceObservation(0, face.landmarks, face.depth, eye_closure=(1.0, 0.0))
+        usual, blinking = original.copy(), original.copy()
+
+        render_face(usual, face, grace_source, 0.1, Timings())
+        render_face(blinking, shut, grace_source, 0.1, Timings())
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        right_eye = polygon_mask(face.landmarks, (RIGHT_EYE_RING,), whole)
+        lids = cv2.dilate(right_eye.view(np.uint8), np.ones((9, 9), np.uint8)).view(bool) & ~right_eye
+        changed = np.abs(blinking.astype(int) - usual.astype(int)).max(axis=2) > 0
+        to_original = [np.abs(image.astype(int) - original.astype(int)).max(axis=2)[lids].mean()
+                       for image in (usual, blinking)]
+        assert to_original[1] < 0.5 * to_original[0]  # the lids are the astronaut's again
+        left_eye = polygon_mask(face.landmarks, (LEFT_EYE_RING,), whole)
+        assert not changed[left_eye].any()
+        assert not changed[face_skin(face, original.shape)].any()
 
     def test_an_off_frame_face_is_skipped(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
