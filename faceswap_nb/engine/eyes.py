@@ -7,11 +7,16 @@ follows them (measured on a blink of the Obama clip: mesh 0.30 → 0.20, iris mo
 
 A photo shows its lids open; closing them by warping stretches the thin strip of lid
 and lashes the photo shows over the whole closed eye, a dark smear that still reads as
-an open eye. So ``eye_closure`` says how far each eye is shut compared with the face's
-usual opening, and the renderer shows the target's own lids in proportion.
+an open eye. The same smear comes when the iris model draws a lid far from the mesh
+points around it (a squint, a look down, glasses). So ``eye_closure`` says how far each
+eye is shut compared with the face's usual opening, ``upper_lid_stretch`` how much
+larger the upper lid is drawn than the photo shows it, and the renderer shows the
+target's own lids where either is large.
 """
 
 from __future__ import annotations
+
+import functools
 
 import cv2
 import numpy as np
@@ -20,7 +25,12 @@ from numpy.typing import NDArray
 from faceswap_nb.engine import picture
 from faceswap_nb.engine.landmarks import Roi
 from faceswap_nb.engine.mask import smoothstep
-from faceswap_nb.engine.models import ANALYSIS_THREADS, IRIS_LANDMARKS, TFLiteModel
+from faceswap_nb.engine.models import (
+    ANALYSIS_THREADS,
+    IRIS_LANDMARKS,
+    TFLiteModel,
+    mesh_triangles,
+)
 from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import Points
@@ -38,14 +48,47 @@ blink (0.6 of the usual opening on the Obama clip), so 0.6 already counts as shu
 judged eye r on that clip with roop_source 0.39 → 0.77 (0.58 with 0.8 / 0.4)."""
 
 
+@functools.cache
+def eyelid_triangles(ring: tuple[int, ...], *, upper_only: bool = False) -> NDArray[np.int32]:
+    """The mesh triangles that touch an eye ring (or only its upper lid, from corner
+    to corner): the ones an eye's opening and closing stretch. Read-only (cached)."""
+    lid = ring[8:] + ring[:1] if upper_only else ring
+    triangles = mesh_triangles()
+    touching = triangles[np.isin(triangles, lid).any(axis=1)]
+    touching.flags.writeable = False
+    return touching
+
+
+def upper_lid_stretch(points: Points, photo_points: Points) -> NDArray[np.float32]:
+    """(right, left): the area of the upper lid's triangles on ``points``, over their
+    area in the photo, each relative to its eye's width squared. On the benchmark clips
+    1–3 while the eyes are open (a photo's eyes are usually wider open), 4–5 in a blink
+    and up to 13 where the mesh places the eye far from the iris model's lids."""
+    stretches = []
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        triangles = eyelid_triangles(ring, upper_only=True)
+        areas = [_area(p, triangles) / max(_width(p, ring) ** 2, 1e-6) for p in (points, photo_points)]
+        stretches.append(areas[0] / max(areas[1], 1e-6))
+    return np.array(stretches, np.float32)
+
+
+def _area(points: Points, triangles: NDArray[np.int32]) -> float:
+    first, second, third = (points[triangles[:, k]].astype(np.float64) for k in range(3))
+    (x1, y1), (x2, y2) = (second - first).T, (third - first).T
+    return float(np.abs(x1 * y2 - y1 * x2).sum() / 2)
+
+
+def _width(points: Points, ring: tuple[int, ...]) -> float:
+    return float(np.hypot(*(points[ring[0]] - points[ring[8]])))
+
+
 def eye_openings(points: Points) -> NDArray[np.float32]:
     """(right, left): each eye contour's area ÷ its corner-to-corner distance squared
     (about 0.25 open, under 0.1 shut; unchanged by the face's size and roll)."""
     openings = []
     for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
         contour = points[list(ring)].astype(np.float32)
-        width = float(np.hypot(*(contour[0] - contour[8])))
-        openings.append(cv2.contourArea(contour) / max(width * width, 1e-6))
+        openings.append(cv2.contourArea(contour) / max(_width(points, ring) ** 2, 1e-6))
     return np.array(openings, np.float32)
 
 

@@ -17,8 +17,14 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
+from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
 from faceswap_nb.engine.light import match_detail, transfer_lighting
-from faceswap_nb.engine.mask import blend_weights, part_weights, skin_weights
+from faceswap_nb.engine.mask import (
+    blend_weights,
+    part_weights,
+    skin_weights,
+    smoothstep,
+)
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
@@ -38,6 +44,10 @@ EYELID_FADE = 0.02
 proportion to ``FaceObservation.eye_closure`` (see ``eyes``), faded out over twice this
 fraction of the face width. Full benchmark: blinks read as blinks on 5 of 12 runs where
 the judge sees them (eye r ≥ 0.7), against 2 before; identity and flicker unchanged."""
+STRETCH_FROM, STRETCH_TO = 3.0, 5.0
+"""The target's own lids also show, on both eyes alike, as ``upper_lid_stretch`` grows
+from the first value to the second: beyond about 3 the photo's lashes smear into dark
+sockets (the glasses clip, where the mesh misplaces the eyes behind the frames)."""
 
 
 class Timings(dict[str, float]):
@@ -59,14 +69,10 @@ def _triangles_with_holes() -> NDArray[np.int32]:
 
 @functools.lru_cache(maxsize=1)
 def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
-    """For each eye (right, left): its ring and every mesh triangle touching it, as
-    rings for ``polygon_mask``. In a blink the iris model closes the ring, but the
-    mesh points around it stay near their open places: these triangles are the ones
-    the closing stretches."""
-    triangles = mesh_triangles()
+    """For each eye (right, left): its ring and the triangles around it, as rings for
+    ``polygon_mask``."""
     return tuple(
-        (ring, *map(tuple, triangles[np.isin(triangles, ring).any(axis=1)].tolist()))
-        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)
+        (ring, *map(tuple, eyelid_triangles(ring).tolist())) for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)
     )
 
 
@@ -116,10 +122,13 @@ def render_face(
         # where they were): speech stays exactly the target's.
         lit = alpha_blend(holes, lit, part_weights(lips, width))
         # A closing eye: the photo only has a thin strip of open lid to stretch over it.
+        stretch = float(upper_lid_stretch(points, source.points).max())
+        stretched = float(smoothstep(np.float32((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM))))
         for lids, closure in zip(_eyelids(), face.eye_closure):
-            if closure > 0:
+            shown = max(closure, stretched)
+            if shown > 0:
                 eyelid = polygon_mask(points, lids, region)
-                lit = alpha_blend(holes, lit, closure * part_weights(eyelid, width, grow=EYELID_FADE))
+                lit = alpha_blend(holes, lit, shown * part_weights(eyelid, width, grow=EYELID_FADE))
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded

@@ -15,6 +15,8 @@ from faceswap_nb.engine.eyes import (
     EyeRefiner,
     eye_closure,
     eye_openings,
+    eyelid_triangles,
+    upper_lid_stretch,
 )
 from faceswap_nb.engine.landmarks import (
     FaceMesh,
@@ -129,3 +131,32 @@ class TestEyeClosure:
 
         assert np.all(eye_closure([points]) == 0)
         assert np.all(eye_closure([flat, flat, flat]) == 0)
+
+
+class TestUpperLidStretch:
+    def test_the_photos_own_mesh_however_moved_is_not_stretched(self, astronaut):
+        _, points = astronaut
+        turn = np.radians(-20)
+        rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        moved = (0.4 * points @ rotation.T + [100, 30]).astype(np.float32)
+
+        np.testing.assert_allclose(upper_lid_stretch(points, points), [1.0, 1.0])
+        np.testing.assert_allclose(upper_lid_stretch(moved, points), [1.0, 1.0], rtol=1e-4)
+
+    def test_a_closing_eye_stretches_its_upper_lid(self, astronaut):
+        _, points = astronaut
+
+        stretch = upper_lid_stretch(_with_opening(points, 0.3), points)
+
+        assert np.all(stretch > 1.5)
+
+    def test_the_upper_lid_is_the_triangles_on_the_lid_from_corner_to_corner(self, astronaut):
+        _, points = astronaut
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            lid = eyelid_triangles(ring, upper_only=True)
+            everything = eyelid_triangles(ring)
+
+            upper = ring[8:] + ring[:1]  # from the inner corner over the eye to the outer one
+            assert all(set(triangle) & set(upper) for triangle in lid.tolist())
+            assert len(lid) < len(everything)
+            assert points[lid].mean(axis=(0, 1))[1] < points[list(ring)].mean(0)[1]

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_nb.engine.render import Timings, face_width, render_face
+from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
+from faceswap_nb.engine.render import STRETCH_TO, Timings, face_width, render_face
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import (
     LEFT_EYE_RING,
@@ -101,6 +102,30 @@ class TestRenderFace:
         left_eye = polygon_mask(face.landmarks, (LEFT_EYE_RING,), whole)
         assert not changed[left_eye].any()
         assert not changed[face_skin(face, original.shape)].any()
+
+    def test_lids_drawn_far_larger_than_the_photo_has_them_are_the_targets_own(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        raised = face.landmarks.copy()
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            brow_side = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
+            eye_width = np.hypot(*(raised[ring[0]] - raised[ring[8]]))
+            raised[brow_side, 1] -= 1.5 * eye_width  # the mesh puts the lid's far edge high
+        tall_lids = FaceObservation(0, raised, face.depth)  # not a blink: eye_closure is 0
+        assert np.all(upper_lid_stretch(raised, grace_source.points) > STRETCH_TO)
+        usual, drawn = original.copy(), original.copy()
+
+        render_face(usual, face, grace_source, 0.1, Timings())
+        render_face(drawn, tall_lids, grace_source, 0.1, Timings())
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            eye = polygon_mask(face.landmarks, (ring,), whole)
+            lids = cv2.dilate(eye.view(np.uint8), np.ones((9, 9), np.uint8)).view(bool) & ~eye
+            to_original = [np.abs(image.astype(int) - original.astype(int)).max(axis=2)[lids].mean()
+                           for image in (usual, drawn)]
+            assert to_original[1] < 0.5 * to_original[0]
 
     def test_an_off_frame_face_is_skipped(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
