@@ -54,15 +54,23 @@ class Track:
     depth: list[NDArray[np.float32]] = field(default_factory=list)
     signature: NDArray[np.float32] | None = None
     person: int = -1
+    followed: Points | None = None
+    """The last frame's mesh as the model drew it, before ``refine`` redrew its eyes:
+    the tracker follows from this, so that ``refine``, running in another thread,
+    cannot change what it finds next (a swap gives the same result every run)."""
 
     @property
     def end(self) -> int:
         """Index of the frame after the last one."""
         return self.start + len(self.landmarks)
 
+    def last_mesh(self) -> Points:
+        """``followed``, or the last landmarks of a track made without the tracker."""
+        return self.followed if self.followed is not None else self.landmarks[-1]
+
     def box(self) -> NDArray[np.float32]:
-        """The last frame's landmark bounding box (x0, y0, x1, y1)."""
-        points = self.landmarks[-1]
+        """The last frame's mesh bounding box (x0, y0, x1, y1)."""
+        points = self.last_mesh()
         return np.concatenate([points.min(0), points.max(0)])
 
     def prominence(self) -> float:
@@ -114,13 +122,14 @@ class FaceTracker:
             self._active = []
         lost = False
         for track in list(self._active):
-            found = self._mesh(image, roi_from_landmarks(track.landmarks[-1]))
+            found = self._mesh(image, roi_from_landmarks(track.last_mesh()))
             if found is None:
                 self._active.remove(track)
                 lost = True
                 continue
             track.landmarks.append(found[0])
             track.depth.append(found[1])
+            track.followed = found[0]
         if lost or not self._active or index % self.detect_every == 0:
             self._detect(index, image)
         self._drop_duplicates()
@@ -146,7 +155,7 @@ class FaceTracker:
             if found is not None:
                 # A second pass from the mesh's own ROI is much more precise than the box.
                 found = self._mesh(image, roi_from_landmarks(found[0])) or found
-                track = Track(len(self.tracks), index, [found[0]], [found[1]])
+                track = Track(len(self.tracks), index, [found[0]], [found[1]], followed=found[0])
                 track.signature = signature(image, found[0])
                 self.tracks.append(track)
                 self._active.append(track)

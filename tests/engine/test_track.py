@@ -100,6 +100,21 @@ class TestFaceTracker:
         np.testing.assert_array_equal(track.landmarks[1][others], meshed[others])
         assert np.abs(track.landmarks[1][eyes] - meshed[eyes]).max() > 0.1
 
+    def test_what_refine_does_cannot_change_what_update_finds_next(self, astronaut: np.ndarray) -> None:
+        # refine runs in another thread: whether it has finished when update reads the
+        # track must not matter, or a swap would differ from run to run.
+        frames = [_shifted(astronaut, k) for k in range(4)]
+        plain, refined = FaceTracker(detect_every=100), FaceTracker(detect_every=100)
+        refined._eyes = lambda image, points: points + np.float32([40.0, -25.0])  # a wild redraw
+
+        for index, frame in enumerate(frames):
+            plain.update(index, frame)
+            refined.refine(frame, refined.update(index, frame))
+
+        [followed], [unrefined] = refined.tracks, plain.tracks
+        np.testing.assert_array_equal(followed.followed, unrefined.landmarks[-1])
+        np.testing.assert_allclose(followed.landmarks[-1], unrefined.landmarks[-1] + [40.0, -25.0], atol=1e-3)
+
     def test_landmarks_follow_the_motion(self, moving_tracks: list[Track]) -> None:
         landmarks = moving_tracks[0].landmarks
 
