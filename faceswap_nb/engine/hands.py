@@ -3,6 +3,10 @@
 Hands are the most common occluder and the hardest for colour cues (skin in front of
 skin), so they get their own model. The mask is drawn from the landmarks: a filled
 palm polygon and a thick stroke along every finger bone.
+
+The palm detector is the costly model; a hand already found is followed into the next
+frame by the landmark model alone, from a ROI around its last landmarks (MediaPipe's
+own hand-tracking scheme), so the detector need not run on every frame.
 """
 
 from __future__ import annotations
@@ -20,8 +24,21 @@ _PALM_INPUT = 192
 _PALM_MIN_SCORE = 0.5
 _HAND_MIN_PRESENCE = 0.5
 _WRIST, _MIDDLE_MCP = 0, 2  # palm keypoints that set the hand's direction
+_FOLLOW_SCALE = 2.0  # ROI side / the hand's extent when following it (MediaPipe's value)
 _PALM = (0, 1, 5, 9, 13, 17)
 FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+
+
+def hand_roi(landmarks: Points) -> Roi:
+    """The ROI that follows a hand into the next frame: around its 21 landmarks, rotated
+    so the fingers point up, with room for the hand to move and open."""
+    wrist, middle = landmarks[0], landmarks[9]
+    angle = float(np.arctan2(middle[1] - wrist[1], middle[0] - wrist[0])) + np.pi / 2
+    cos, sin = np.cos(angle), np.sin(angle)
+    upright = landmarks @ np.array([[cos, -sin], [sin, cos]], np.float32)
+    lo, hi = upright.min(0), upright.max(0)
+    centre = np.array([[cos, -sin], [sin, cos]], np.float32) @ ((lo + hi) / 2)
+    return Roi(float(centre[0]), float(centre[1]), float((hi - lo).max()) * _FOLLOW_SCALE, angle)
 
 
 def palm_roi(box: NDArray[np.float32], keypoints: Points) -> Roi:
@@ -72,10 +89,30 @@ class HandFinder:
         to_frame = cv2.invertAffineTransform(to_crop)
         return (points @ to_frame[:, :2].T + to_frame[:, 2]).astype(np.float32)
 
-    def __call__(self, image: Image) -> list[Points]:
-        """Landmarks of every hand in ``image``."""
-        found = (self.landmarks(image, roi) for roi in self.palms(image))
-        return [points for points in found if points is not None]
+    def __call__(
+        self, image: Image, following: list[Points] | tuple[Points, ...] = (), *, detect: bool = True
+    ) -> list[Points]:
+        """Landmarks of every hand in ``image``.
+
+        Args:
+            following: hands found in the previous frame (landmarks in ``image``'s
+                pixels), looked for again around where they were.
+            detect: also run the palm detector, for hands not followed yet.
+        """
+        found = [self.landmarks(image, hand_roi(hand)) for hand in following]
+        hands = [points for points in found if points is not None]
+        for roi in self.palms(image) if detect else []:
+            if any(_inside(roi, hand) for hand in hands):
+                continue  # a hand already followed
+            points = self.landmarks(image, roi)
+            if points is not None:
+                hands.append(points)
+        return hands
+
+
+def _inside(roi: Roi, hand: Points) -> bool:
+    lo, hi = hand.min(0), hand.max(0)
+    return bool(lo[0] <= roi.cx <= hi[0] and lo[1] <= roi.cy <= hi[1])
 
 
 def hand_mask(hands: list[Points], shape: tuple[int, int], offset: tuple[int, int]) -> Mask:

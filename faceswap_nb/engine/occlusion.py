@@ -38,6 +38,11 @@ _DARK_SPREADS = 3.5  # shading spreads L widely: only much darker than the skin 
 _DARK_MARGIN = 20.0  # L units, at least
 _MIN_SPREAD = 2.0
 _TEMPORAL_KEEP = 0.5
+PALM_EVERY = 2
+"""The palm detector runs on every ``PALM_EVERY``-th frame of a face; hands it found
+are followed in between by the landmark model alone. The detector was 12 of the ~20 ms
+a frame that advanced mode adds, following a hand costs ~4; and a hand reaching for
+the face shows in the searched crop (0.6 face widths around it) before it covers it."""
 
 
 def feature_mask(points: Points, region: Region, face_width: float) -> NDArray[np.bool_]:
@@ -97,6 +102,8 @@ class OcclusionFinder:
     def __init__(self) -> None:
         self._hands = HandFinder()
         self._previous: dict[int, tuple[Region, Mask]] = {}
+        # Per track: frames seen so far, and the hands found in the last (frame pixels).
+        self._followed: dict[int, tuple[int, list[Points]]] = {}
 
     def __call__(
         self, frame: Image, track_id: int, points: Points, region: Region,
@@ -104,12 +111,12 @@ class OcclusionFinder:
     ) -> Mask:
         """How much each pixel of ``region`` is occluded (0 = face, 1 = occluder)."""
         raw = unlike_skin(frame, points, region, covered, face_width)
-        hands = hand_mask(self._hands_near(frame, region), (region.size[1], region.size[0]),
-                          (region.x0, region.y0))
+        hands = hand_mask(self._hands_near(frame, track_id, region),
+                          (region.size[1], region.size[0]), (region.x0, region.y0))
         mask = np.maximum(clean(raw, face_width), hands)
         return self._steady(track_id, region, mask)
 
-    def _hands_near(self, frame: Image, region: Region) -> list[Points]:
+    def _hands_near(self, frame: Image, track_id: int, region: Region) -> list[Points]:
         # Hands far from the face cannot cover it; a crop around the face is cheaper to
         # search and shows the hand larger to the palm detector.
         width, height = region.size
@@ -119,8 +126,16 @@ class OcclusionFinder:
         )
         if around is None:
             return []
+        seen, followed = self._followed.get(track_id, (0, []))
         offset = np.array([around.x0, around.y0], np.float32)
-        return [points + offset for points in self._hands(np.ascontiguousarray(around.of(frame)))]
+        in_crop = self._hands(
+            np.ascontiguousarray(around.of(frame)),
+            [hand - offset for hand in followed],
+            detect=seen % PALM_EVERY == 0,
+        )
+        hands = [points + offset for points in in_crop]
+        self._followed[track_id] = (seen + 1, hands)
+        return hands
 
     def _steady(self, track_id: int, region: Region, mask: Mask) -> Mask:
         previous = self._previous.get(track_id)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from faceswap_nb.engine.occlusion import (
+    PALM_EVERY,
     OcclusionFinder,
     appearance_occluders,
     clean,
@@ -90,6 +91,26 @@ def test_the_mask_of_one_track_does_not_leak_into_another():
     region = Region(0, 0, 20, 20)
     finder._steady(1, region, np.ones((20, 20), np.float32))
     assert finder._steady(2, region, np.zeros((20, 20), np.float32)).max() == 0.0
+
+
+def test_the_palm_detector_runs_every_other_frame_and_hands_are_followed_between(testdata):
+    from faceswap_nb.engine.decode import read_image
+
+    image = read_image(testdata / "images" / "inspireface_woman_hand_on_chin.png")
+    finder = OcclusionFinder()
+    detections = []
+    palms = finder._hands.palms
+    finder._hands.palms = lambda crop: detections.append(crop.shape) or palms(crop)
+    face = Region(188, 314, 604, 731)  # the face the hand rests under
+
+    found = [finder._hands_near(image, 7, face) for _ in range(2 * PALM_EVERY)]
+    other_face = finder._hands_near(image, 8, face)
+
+    assert [len(hands) for hands in found] == [1] * (2 * PALM_EVERY)
+    assert len(detections) == 2 + 1  # frames 0 and PALM_EVERY of track 7, frame 0 of 8
+    assert len(other_face) == 1
+    size = np.ptp(found[0][0], axis=0).max()
+    assert np.hypot(*(found[1][0].mean(0) - found[0][0].mean(0))) < 0.05 * size  # the same hand
 
 
 def _clip_with_occluder(folder):
