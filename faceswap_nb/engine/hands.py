@@ -24,6 +24,7 @@ _PALM_INPUT = 192
 _PALM_MIN_SCORE = 0.5
 _HAND_MIN_PRESENCE = 0.5
 _WRIST, _MIDDLE_MCP = 0, 2  # palm keypoints that set the hand's direction
+_HAND_WRIST, _HAND_MIDDLE_BASE = 0, 9  # the same two among the 21 hand landmarks
 _FOLLOW_SCALE = 2.0  # ROI side / the hand's extent when following it (MediaPipe's value)
 _PALM = (0, 1, 5, 9, 13, 17)
 FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
@@ -32,7 +33,7 @@ FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17
 def hand_roi(landmarks: Points) -> Roi:
     """The ROI that follows a hand into the next frame: around its 21 landmarks, rotated
     so the fingers point up, with room for the hand to move and open."""
-    wrist, middle = landmarks[0], landmarks[9]
+    wrist, middle = landmarks[_HAND_WRIST], landmarks[_HAND_MIDDLE_BASE]
     angle = float(np.arctan2(middle[1] - wrist[1], middle[0] - wrist[0])) + np.pi / 2
     cos, sin = np.cos(angle), np.sin(angle)
     upright = landmarks @ np.array([[cos, -sin], [sin, cos]], np.float32)
