@@ -35,11 +35,7 @@ def hand_roi(landmarks: Points) -> Roi:
     so the fingers point up, with room for the hand to move and open."""
     wrist, middle = landmarks[_HAND_WRIST], landmarks[_HAND_MIDDLE_BASE]
     angle = float(np.arctan2(middle[1] - wrist[1], middle[0] - wrist[0])) + np.pi / 2
-    cos, sin = np.cos(angle), np.sin(angle)
-    upright = landmarks @ np.array([[cos, -sin], [sin, cos]], np.float32)
-    lo, hi = upright.min(0), upright.max(0)
-    centre = np.array([[cos, -sin], [sin, cos]], np.float32) @ ((lo + hi) / 2)
-    return Roi(float(centre[0]), float(centre[1]), float((hi - lo).max()) * _FOLLOW_SCALE, angle)
+    return Roi.around(landmarks, angle, _FOLLOW_SCALE)
 
 
 def palm_roi(box: NDArray[np.float32], keypoints: Points) -> Roi:

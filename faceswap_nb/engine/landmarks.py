@@ -32,6 +32,16 @@ class Roi:
     size: float
     angle: float
 
+    @classmethod
+    def around(cls, points: Points, angle: float, scale: float) -> Roi:
+        """The square, rolled by ``angle``, around ``points`` seen in that roll: centred
+        on their box, its side ``scale`` times the box's longer side."""
+        cos, sin = np.cos(angle), np.sin(angle)
+        rolled = points @ np.array([[cos, -sin], [sin, cos]], np.float32)
+        lo, hi = rolled.min(0), rolled.max(0)
+        centre = np.array([[cos, -sin], [sin, cos]], np.float32) @ ((lo + hi) / 2)
+        return cls(float(centre[0]), float(centre[1]), float((hi - lo).max()) * scale, angle)
+
     def to_crop(self, side: int) -> NDArray[np.float64]:
         """2×3 affine matrix mapping frame pixels into a ``side``-pixel crop."""
         scale = side / self.size
@@ -57,11 +67,7 @@ def roi_from_landmarks(landmarks: Points) -> Roi:
     """Square ROI around a previous mesh, in the mesh's own rolled frame."""
     right, left = landmarks[RIGHT_EYE_CORNER], landmarks[LEFT_EYE_CORNER]
     angle = float(np.arctan2(left[1] - right[1], left[0] - right[0]))
-    cos, sin = np.cos(-angle), np.sin(-angle)
-    rotated = landmarks @ np.array([[cos, sin], [-sin, cos]], np.float32)
-    lo, hi = rotated.min(0), rotated.max(0)
-    centre = np.array([[cos, sin], [-sin, cos]], np.float32) @ ((lo + hi) / 2)
-    return Roi(float(centre[0]), float(centre[1]), float((hi - lo).max()) * _ROI_SCALE, angle)
+    return Roi.around(landmarks, angle, _ROI_SCALE)
 
 
 class FaceMesh:

@@ -92,6 +92,22 @@ class TestRoi:
         np.testing.assert_allclose(_apply(matrix, across), [100.0, 150.0], atol=1e-9)
 
 
+    @pytest.mark.parametrize("angle", [0.0, 0.5, -2.0])
+    def test_around_centres_a_rolled_box_on_the_points_and_scales_its_longer_side(
+        self, angle: float
+    ) -> None:
+        # A 60 × 20 rectangle of points, rolled by ``angle`` around (300, 200).
+        corners = np.array([[-30, -10], [30, -10], [30, 10], [-30, 10], [0, 0]], np.float32)
+        roll = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        points = (corners @ roll.T + [300, 200]).astype(np.float32)
+
+        roi = Roi.around(points, angle, scale=1.5)
+
+        assert (roi.cx, roi.cy, roi.size, roi.angle) == pytest.approx((300, 200, 90, angle), abs=1e-3)
+        in_crop = points @ roi.to_crop(90)[:, :2].T + roi.to_crop(90)[:, 2]
+        np.testing.assert_allclose(in_crop[:4], [[15, 35], [75, 35], [75, 55], [15, 55]], atol=1e-3)
+
+
 class TestRoiFromLandmarks:
     @pytest.mark.parametrize("angle", [0.0, 0.35, -0.6])
     def test_recovers_the_roll_centre_and_size_of_a_rolled_face(self, angle: float) -> None:
