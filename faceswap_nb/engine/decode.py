@@ -99,32 +99,38 @@ def probe(path: StrPath, limits: Limits = Limits()) -> VideoInfo:
         )
 
 
-def read_frames(path: StrPath, limits: Limits = Limits()) -> Iterator[Frame]:
+def read_frames(
+    path: StrPath, limits: Limits = Limits(), info: VideoInfo | None = None
+) -> Iterator[Frame]:
     """Stream a video's frames one at a time, upright BGR, with their original pts.
 
     The file is probed (and refused if invalid) when this is called, not on the first
-    ``next``. Memory stays flat however long the video is.
+    ``next``, unless the caller passes the ``info`` its own ``probe`` returned (each
+    probe opens the file and decodes a frame). Memory stays flat however long the
+    video is.
 
     Raises:
         InvalidVideo: as ``probe``, or when decoding fails part-way.
         InputTooLarge: as ``probe``, or when the video turns out longer than it said.
     """
-    info = probe(path, limits)
+    info = info or probe(path, limits)
     return (
         Frame(index, _upright_bgr(decoded, info.rotation), decoded.pts)
         for index, decoded in _iterate_frames(path, limits)
     )
 
 
-def read_pictures(path: StrPath, limits: Limits = Limits()) -> Iterator[tuple[int, Picture]]:
+def read_pictures(
+    path: StrPath, limits: Limits = Limits(), info: VideoInfo | None = None
+) -> Iterator[tuple[int, Picture]]:
     """``read_frames`` for the analysis pass: (index, upright picture) per frame.
 
     8-bit 4:2:0 frames stay in the decoder's planes (``picture.Yuv420``), which the
     face models crop from without converting the whole frame; other formats come as
     BGR. Frames are decoded without the deblocking filter (slightly blockier, a
-    quarter cheaper). Raises as ``read_frames``.
+    quarter cheaper). Takes ``info`` and raises as ``read_frames``.
     """
-    info = probe(path, limits)
+    info = info or probe(path, limits)
     return (
         (index, _upright_picture(decoded, info.rotation))
         for index, decoded in _iterate_frames(path, limits, deblock=False)

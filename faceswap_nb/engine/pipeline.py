@@ -28,7 +28,7 @@ from faceswap_nb.engine.prefetch import prefetched
 from faceswap_nb.engine.render import Timings, render_face
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.track import FaceTracker, Pending, by_frame, select, smooth
-from faceswap_nb.engine.types import FaceObservation, Frame, SwapReport
+from faceswap_nb.engine.types import FaceObservation, Frame, SwapReport, VideoInfo
 
 Progress = Callable[[float], None]
 FACE_CHOICES = ("largest", "all")
@@ -61,12 +61,12 @@ def _followed(
 
 
 def _analyse(
-    video: Path, faces: str, config: SwapConfig, frames: int, progress: Progress,
+    video: Path, info: VideoInfo, faces: str, config: SwapConfig, progress: Progress,
     timings: Timings,
 ) -> tuple[dict[int, list[FaceObservation]], int]:
     tracker = FaceTracker(detect_every=config.detect_every)
-    count = 0
-    decoded = prefetched(decode.read_pictures(video, config.limits), name="faceswap-decode")
+    count, frames = 0, info.frame_count
+    decoded = prefetched(decode.read_pictures(video, config.limits, info), name="faceswap-decode")
     # The iris model runs here while the tracker's thread meshes the next frame.
     for picture, pending in prefetched(_followed(decoded, tracker, timings), name="faceswap-track"):
         with timings.stage("eyes"):
@@ -80,14 +80,14 @@ def _analyse(
 
 
 def _rendered(
-    video: Path, faces_by_frame: dict[int, list[FaceObservation]], source: SourceFace,
-    config: SwapConfig, occlusion: OcclusionFinder | None, report: SwapReport,
-    timings: Timings,
+    video: Path, info: VideoInfo, faces_by_frame: dict[int, list[FaceObservation]],
+    source: SourceFace, config: SwapConfig, occlusion: OcclusionFinder | None,
+    report: SwapReport, timings: Timings,
 ) -> Iterator[Frame]:
     shape = None
     if config.shape_strength > 0:
         shape = ShapeTransfer(source.points, source.depth, strength=config.shape_strength)
-    for frame in prefetched(decode.read_frames(video, config.limits), name="faceswap-decode"):
+    for frame in prefetched(decode.read_frames(video, config.limits, info), name="faceswap-decode"):
         swapped = [
             render_face(frame.image, face, source, config.light_scale, timings, occlusion, shape)
             for face in faces_by_frame.get(frame.index, [])
@@ -98,14 +98,14 @@ def _rendered(
 
 
 def _render(
-    video: Path, writer: encode.VideoWriter, faces_by_frame: dict[int, list[FaceObservation]],
-    source: SourceFace, config: SwapConfig, occlusion: OcclusionFinder | None,
-    progress: Progress, timings: Timings, analysed: int,
+    video: Path, info: VideoInfo, writer: encode.VideoWriter,
+    faces_by_frame: dict[int, list[FaceObservation]], source: SourceFace, config: SwapConfig,
+    occlusion: OcclusionFinder | None, progress: Progress, timings: Timings, analysed: int,
 ) -> SwapReport:
     # Three threads: decoding, rendering and encoding each work on their own frame.
     # x264 leaves part of the second core idle; rendering fills it.
     report = SwapReport(frames=0, frames_swapped=0, video_seconds=0.0, output="")
-    rendered = _rendered(video, faces_by_frame, source, config, occlusion, report, timings)
+    rendered = _rendered(video, info, faces_by_frame, source, config, occlusion, report, timings)
     for written, frame in enumerate(prefetched(rendered, depth=2, name="faceswap-render"), start=1):
         with timings.stage("encode"):
             writer.write(frame)
@@ -149,7 +149,7 @@ def swap_video(
     # Opening the writer first reports an unwritable output before the long analysis;
     # any failure inside the block deletes its temporary file.
     with encode.VideoWriter(out, info, audio_source=video, metadata=metadata) as writer:
-        faces_by_frame, analysed = _analyse(video, faces, config, info.frame_count, progress, timings)
+        faces_by_frame, analysed = _analyse(video, info, faces, config, progress, timings)
         if not faces_by_frame:
             raise NoFaceInVideo(
                 f"no face found in any of the {analysed} frames of {video.name}; the target "
@@ -157,7 +157,8 @@ def swap_video(
             )
         occlusion = OcclusionFinder() if advanced else None
         report = _render(
-            video, writer, faces_by_frame, source, config, occlusion, progress, timings, analysed
+            video, info, writer, faces_by_frame, source, config, occlusion, progress, timings,
+            analysed,
         )
         report.video_seconds = info.duration_seconds
         report.output = str(out)

@@ -17,7 +17,14 @@ import numpy as np
 import pytest
 
 from faceswap_nb._errors import InputTooLarge, InvalidImage, InvalidVideo
-from faceswap_nb.engine.decode import Limits, probe, read_frames, read_image, read_pictures
+from faceswap_nb.engine import decode
+from faceswap_nb.engine.decode import (
+    Limits,
+    probe,
+    read_frames,
+    read_image,
+    read_pictures,
+)
 from faceswap_nb.engine.picture import BT601, Yuv420, resized
 
 # --- synthetic media --------------------------------------------------------------------
@@ -257,6 +264,25 @@ def test_read_frames_checks_the_file_when_called_and_streams_lazily(tmp_path: Pa
     assert inspect.isgenerator(frames)  # one frame at a time, never a list
     assert next(frames).index == 0
     frames.close()
+
+
+def test_a_caller_that_probed_already_is_not_probed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = make_video(tmp_path / "phone.mp4", size=(48, 64), rotation=90, frames=3)
+    info = probe(clip)
+    expected = [frame.image for frame in read_frames(clip)]
+
+    def probed_again(*args: object) -> None:
+        raise AssertionError("probed twice")
+
+    monkeypatch.setattr(decode, "probe", probed_again)
+
+    frames = [frame.image for frame in read_frames(clip, info=info)]
+    pictures = [picture for _, picture in read_pictures(clip, info=info)]
+    assert [image.shape for image in frames] == [(64, 48, 3)] * 3  # upright, from info
+    assert all(np.array_equal(a, b) for a, b in zip(frames, expected))
+    assert [picture.shape for picture in pictures] == [(64, 48, 3)] * 3
 
 
 def test_a_decode_error_part_way_raises_invalid_video(tmp_path: Path) -> None:
