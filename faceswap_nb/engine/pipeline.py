@@ -45,6 +45,7 @@ class SwapConfig:
     detect_every: int = 10
     smoothing_frames: float = 2.5
     expression_smoothing_frames: float = 0.7
+    still_smoothing_frames: float = 4.0
     light_scale: float = 0.1
     shape_strength: float = 1.0
     limits: decode.Limits = decode.Limits()
@@ -75,7 +76,10 @@ def _analyse(
         progress(_ANALYSIS_SHARE * min(count / max(frames, 1), 1.0))
     chosen = select(tracker.tracks, faces)
     for track in chosen:
-        smooth(track, config.smoothing_frames, config.expression_smoothing_frames)
+        smooth(
+            track, config.smoothing_frames, config.expression_smoothing_frames,
+            config.still_smoothing_frames,
+        )
     return by_frame(chosen), count
 
 

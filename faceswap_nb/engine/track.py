@@ -11,6 +11,7 @@ appearance signature so that "the most prominent face" means a person, not a seg
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from faceswap_nb.engine import picture
 from faceswap_nb.engine.detect import FaceDetector, iou
-from faceswap_nb.engine.eyes import EyeRefiner, eye_closure
+from faceswap_nb.engine.eyes import EyeRefiner, eye_closure, eyelid_triangles
 from faceswap_nb.engine.landmarks import (
     FaceMesh,
     roi_from_detection,
@@ -42,6 +43,18 @@ _CUT_THRESHOLD = 40.0  # mean absolute change of a 64×36 grey thumbnail, 0–25
 _DUPLICATE_IOU = 0.5
 _LINK_SIMILARITY = 0.6
 EXPRESSIVE_POINTS = list(LEFT_EYE_RING + RIGHT_EYE_RING + INNER_LIPS_RING + OUTER_LIPS_RING)
+MOVING_FROM, MOVING_TO = 0.01, 0.03
+"""Head speed, as a share of the face's width per frame, from which the skin's
+smoothing eases from ``still_sigma`` down to ``sigma`` (see ``smooth``)."""
+
+
+@functools.cache
+def expressive_points() -> NDArray[np.int_]:
+    """The points smoothed lightly: eyes, lips, and the mesh points around the eyes.
+    Those last move with the lids; smoothed like the skin, they fall behind a blink and
+    the lids between stretch (which shows the target's own, see ``render``)."""
+    around_eyes = [eyelid_triangles(ring).ravel() for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)]
+    return np.unique(np.concatenate([np.array(EXPRESSIVE_POINTS), *around_eyes]))
 
 
 @dataclass
@@ -209,23 +222,34 @@ def select(tracks: list[Track], faces: str) -> list[Track]:
     return [t for t in tracks if t.person == chosen]
 
 
-def smooth(track: Track, sigma: float, expressive_sigma: float) -> None:
+def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: float = 0.0) -> None:
     """Zero-phase temporal smoothing of a track's landmarks, in place.
 
     The whole track is known before rendering, so a centred Gaussian removes the mesh's
     jitter without the lag a causal filter would add. The eyes and lips carry blinks
-    and speech, which last a few frames, so they get the lighter ``expressive_sigma``;
-    everything else, the heavier ``sigma`` that keeps the skin from shimmering.
+    and speech, which last a few frames, so they get the lighter ``expressive_sigma``
+    (``expressive_points``); everything else, the heavier ``sigma`` that keeps the skin
+    from shimmering. Where the head moves slower than ``MOVING_FROM`` face widths a
+    frame, the skin's sigma grows to ``still_sigma`` (when larger): a still face
+    shows every bit of jitter, a fast one would be left behind by a wide filter.
     """
     if len(track.landmarks) < 3:
         return
     stacked = np.stack(track.landmarks)
     smoothed = stacked.copy()
     steady = np.ones(stacked.shape[1], bool)
-    steady[EXPRESSIVE_POINTS] = False
+    steady[expressive_points()] = False
     for where, width in ((steady, sigma), (~steady, expressive_sigma)):
         if width > 0:
             smoothed[:, where] = gaussian_filter1d(stacked[:, where], width, axis=0, mode="nearest")
+    if still_sigma > sigma:
+        still = gaussian_filter1d(stacked[:, steady], still_sigma, axis=0, mode="nearest")
+        widths = np.sqrt(np.prod(np.ptp(still, axis=1), axis=1))
+        speed = np.linalg.norm(np.gradient(still, axis=0), axis=2).mean(1) / np.maximum(widths, 1.0)
+        # Eased over a couple of frames, so the switch itself cannot be seen.
+        moving = np.clip((speed - MOVING_FROM) / (MOVING_TO - MOVING_FROM), 0.0, 1.0)
+        moving = gaussian_filter1d(moving, 2.0, mode="nearest")[:, None, None]
+        smoothed[:, steady] = still + moving * (smoothed[:, steady] - still)
     track.landmarks = list(smoothed.astype(np.float32))
 
 

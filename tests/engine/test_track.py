@@ -10,13 +10,18 @@ import pytest
 from matplotlib import cbook
 from skimage import data
 
-from faceswap_nb.engine.eyes import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+from faceswap_nb.engine.eyes import (
+    LEFT_EYE_CONTOUR,
+    RIGHT_EYE_CONTOUR,
+    eyelid_triangles,
+)
 from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
     FaceTracker,
     Track,
     by_frame,
+    expressive_points,
     link_people,
     select,
     signature,
@@ -306,9 +311,42 @@ class TestSmooth:
         smooth(track, sigma=3.0, expressive_sigma=0.7)
 
         eye = [p[list(RIGHT_EYE_RING), 1].mean() - 100 for p in track.landmarks]
-        cheek = np.stack([p[~np.isin(np.arange(468), EXPRESSIVE_POINTS)] for p in track.landmarks])
+        cheek = np.stack([p[~np.isin(np.arange(468), expressive_points())] for p in track.landmarks])
         assert eye[15] - eye[5] > 6.0
         assert np.std(cheek, axis=0).mean() < 0.3
+
+    def test_the_points_around_the_eyes_blink_with_them(self) -> None:
+        still = _square_face(100, 100, 80)
+        around = np.setdiff1d(eyelid_triangles(RIGHT_EYE_RING), RIGHT_EYE_RING)
+        frames = [still.copy() for _ in range(30)]
+        for points in frames[14:17]:
+            points[list(RIGHT_EYE_RING), 1] += 8.0
+            points[around, 1] += 4.0  # the lid's far edge follows the lid halfway
+
+        smooth(track := Track(0, 0, frames), sigma=2.5, expressive_sigma=0.7, still_sigma=4.0)
+
+        lid = [p[around, 1].mean() - still[around, 1].mean() for p in track.landmarks]
+        assert set(EXPRESSIVE_POINTS) < set(expressive_points())
+        assert lid[15] > 3.0  # kept, not spread over the neighbouring frames
+
+    def test_a_still_face_is_held_steadier_a_moving_one_is_not_left_behind(self) -> None:
+        rng = np.random.default_rng(7)
+        face = _square_face(100, 100, 80)
+        noise = [rng.normal(0, 1.0, face.shape).astype(np.float32) for _ in range(40)]
+        still = [face + n for n in noise]
+        # 4 px a frame on an 80 px face: 5 % of its width, beyond MOVING_TO.
+        moving = [face + n + np.float32([4.0 * k, 0.0]) for k, n in enumerate(noise)]
+
+        def smoothed(frames: list[np.ndarray], still_sigma: float) -> np.ndarray:
+            track = Track(0, 0, [f.copy() for f in frames])
+            smooth(track, sigma=2.5, expressive_sigma=0.7, still_sigma=still_sigma)
+            return np.stack(track.landmarks)
+
+        skin = ~np.isin(np.arange(468), expressive_points())
+        jitter = [np.std(smoothed(still, s)[:, skin], axis=0).mean() for s in (0.0, 4.0)]
+        assert jitter[1] < 0.85 * jitter[0]  # white noise: sqrt(2.5 / 4) = 0.79
+        middle = slice(10, 30)
+        np.testing.assert_allclose(smoothed(moving, 4.0)[middle], smoothed(moving, 0.0)[middle], atol=1e-3)
 
 
 class TestByFrame:
