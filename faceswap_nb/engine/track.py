@@ -52,9 +52,12 @@ smoothing eases from ``still_sigma`` down to ``sigma`` (see ``smooth``)."""
 def expressive_points() -> NDArray[np.int_]:
     """The points smoothed lightly: eyes, lips, and the mesh points around the eyes.
     Those last move with the lids; smoothed like the skin, they fall behind a blink and
-    the lids between stretch (which shows the target's own, see ``render``)."""
+    the lids between stretch (which shows the target's own, see ``render``).
+    Read-only (cached)."""
     around_eyes = [eyelid_triangles(ring).ravel() for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)]
-    return np.unique(np.concatenate([np.array(EXPRESSIVE_POINTS), *around_eyes]))
+    points = np.unique(np.concatenate([np.array(EXPRESSIVE_POINTS), *around_eyes]))
+    points.flags.writeable = False
+    return points
 
 
 @dataclass
