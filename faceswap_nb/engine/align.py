@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.mask import smoothstep
 from faceswap_nb.engine.topology import (
     INNER_LIPS_RING,
@@ -83,7 +84,7 @@ class ShapeTransfer:
         reach: float = 0.05, rim: float = 0.1, pin: float = 0.05,
     ) -> None:
         self._source = np.column_stack([points, depth]).astype(np.float64)
-        width = float(np.sqrt(np.prod(np.ptp(points, axis=0))))
+        width = face_width(points)
         squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
         neighbours = np.exp(-squared / (2.0 * (reach * width) ** 2))
         self._smooth = (neighbours / neighbours.sum(1, keepdims=True)).astype(np.float32)

@@ -54,6 +54,11 @@ class Roi:
         )
 
 
+def face_width(points: Points) -> float:
+    """Face size in pixels: the geometric mean of the mesh box sides (roughly roll-invariant)."""
+    return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
+
+
 def roi_from_detection(detection: Detection) -> Roi:
     """Square ROI around a detector box, rolled so the eyes are level."""
     x0, y0, x1, y1 = detection.box

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
 from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
+from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.light import match_detail, transfer_lighting
 from faceswap_nb.engine.mask import (
     blend_weights,
@@ -29,7 +30,7 @@ from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import LEFT_EYE_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
-from faceswap_nb.engine.types import FaceObservation, Image, Points
+from faceswap_nb.engine.types import FaceObservation, Image
 from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask
 
 MOUTH_ZONE = 0.08
@@ -80,11 +81,6 @@ def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
     return tuple(
         (ring, *map(tuple, eyelid_triangles(ring).tolist())) for ring in (RIGHT_EYE_RING, LEFT_EYE_RING)
     )
-
-
-def face_width(points: Points) -> float:
-    """Face size in pixels: the geometric mean of the mesh box sides (roughly roll-invariant)."""
-    return float(np.sqrt(np.prod(np.ptp(points, axis=0))))
 
 
 def render_face(

@@ -25,6 +25,7 @@ from faceswap_nb.engine.detect import FaceDetector, iou
 from faceswap_nb.engine.eyes import EyeRefiner, eye_closure, eyelid_triangles
 from faceswap_nb.engine.landmarks import (
     FaceMesh,
+    face_width,
     roi_from_detection,
     roi_from_landmarks,
 )
@@ -247,7 +248,7 @@ def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: flo
             smoothed[:, where] = gaussian_filter1d(stacked[:, where], width, axis=0, mode="nearest")
     if still_sigma > sigma:
         still = gaussian_filter1d(stacked[:, steady], still_sigma, axis=0, mode="nearest")
-        widths = np.sqrt(np.prod(np.ptp(still, axis=1), axis=1))
+        widths = np.array([face_width(points) for points in still], np.float32)
         speed = np.linalg.norm(np.gradient(still, axis=0), axis=2).mean(1) / np.maximum(widths, 1.0)
         # Eased over a couple of frames, so the switch itself cannot be seen.
         moving = np.clip((speed - MOVING_FROM) / (MOVING_TO - MOVING_FROM), 0.0, 1.0)

@@ -15,6 +15,7 @@ from faceswap_nb.engine.landmarks import (
     RIGHT_EYE_CORNER,
     FaceMesh,
     Roi,
+    face_width,
     roi_from_detection,
     roi_from_landmarks,
 )
@@ -126,6 +127,25 @@ class TestRoiFromLandmarks:
         crop = points @ roi.to_crop(192)[:, :2].T + roi.to_crop(192)[:, 2]
 
         assert crop.min() > 0 and crop.max() < 192
+
+
+class TestFaceWidth:
+    def test_is_the_geometric_mean_of_the_box_sides(self) -> None:
+        points = np.array([[10, 20], [40, 20], [10, 140], [25, 80]], np.float32)
+
+        assert face_width(points) == pytest.approx(math.sqrt(30 * 120))
+
+    @pytest.mark.parametrize("degrees", [15, 30, 45, 90])
+    def test_hardly_changes_when_the_head_rolls(
+        self, astronaut_points: np.ndarray, degrees: float
+    ) -> None:
+        points = astronaut_points
+        turn = math.radians(degrees)
+        rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+
+        rolled = (points @ rotation.T).astype(np.float32)
+
+        assert face_width(rolled) == pytest.approx(face_width(points), rel=0.1)
 
 
 class TestRoiFromDetection:

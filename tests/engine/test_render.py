@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
-import pytest
 
 from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
-from faceswap_nb.engine.render import STRETCH_TO, Timings, face_width, render_face
+from faceswap_nb.engine.render import STRETCH_TO, Timings, render_face
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import (
     LEFT_EYE_RING,
@@ -29,25 +26,6 @@ def face_skin(face: FaceObservation, shape: tuple[int, ...]) -> np.ndarray:
     mask = np.zeros(shape[:2], bool)
     mask[y - 4 : y + 5, x - 4 : x + 5] = True
     return mask
-
-
-class TestFaceWidth:
-    def test_is_the_geometric_mean_of_the_box_sides(self) -> None:
-        points = np.array([[10, 20], [40, 20], [10, 140], [25, 80]], np.float32)
-
-        assert face_width(points) == pytest.approx(math.sqrt(30 * 120))
-
-    @pytest.mark.parametrize("degrees", [15, 30, 45, 90])
-    def test_hardly_changes_when_the_head_rolls(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], degrees: float
-    ) -> None:
-        points = astronaut_face[1].landmarks
-        turn = math.radians(degrees)
-        rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
-
-        rolled = (points @ rotation.T).astype(np.float32)
-
-        assert face_width(rolled) == pytest.approx(face_width(points), rel=0.1)
 
 
 class TestRenderFace:
