@@ -127,11 +127,16 @@ def render_face(
         # only has a thin strip of open lid to stretch over them.
         stretch = float(upper_lid_stretch(points, source.points).min())
         stretched = float(smoothstep(np.float32((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM))))
-        for lids, closure in zip(_eyelids(), face.eye_closure):
-            shown = max(closure, stretched)
-            if shown > 0:
-                eyelid = polygon_mask(points, lids, region)
-                lit = alpha_blend(holes, lit, shown * part_weights(eyelid, width, grow=EYELID_FADE))
+        shown = [max(closure, stretched) for closure in face.eye_closure]
+        eyelids = [
+            amount * part_weights(polygon_mask(points, lids, region), width, grow=EYELID_FADE)
+            for lids, amount in zip(_eyelids(), shown)
+            if amount > 0
+        ]
+        if eyelids:
+            # One blend serves both eyes: their zones lie apart (where they met, the
+            # larger weight would win).
+            lit = alpha_blend(holes, lit, np.maximum.reduce(eyelids))
         weight = blend_weights(covered | in_holes, width)
         if occluded is not None:
             weight *= 1.0 - occluded
