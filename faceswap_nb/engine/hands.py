@@ -11,6 +11,8 @@ own hand-tracking scheme), so the detector need not run on every frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -87,7 +89,7 @@ class HandFinder:
         return (points @ to_frame[:, :2].T + to_frame[:, 2]).astype(np.float32)
 
     def __call__(
-        self, image: Image, following: list[Points] | tuple[Points, ...] = (), *, detect: bool = True
+        self, image: Image, following: Sequence[Points] = (), *, detect: bool = True
     ) -> list[Points]:
         """Landmarks of every hand in ``image``.
 
