@@ -285,7 +285,7 @@ def _upright_picture(frame: av.VideoFrame, rotation: int) -> Picture:
         planes = [cv2.rotate(plane, _ROTATE_CODES[rotation]) for plane in planes]
     tagged = frame.colorspace
     if tagged == _AVCOL_SPC_UNSPECIFIED:
-        weights = BT709 if frame.height >= 720 else BT601  # as _source_colorspace guesses
+        weights = BT709 if _guessed_bt709(frame) else BT601
     else:
         weights = BT601 if tagged in _AVCOL_SPC_BT601 else BT709
     return Yuv420(*planes, weights, full_range or frame.color_range == _AVCOL_RANGE_JPEG)
@@ -302,7 +302,12 @@ def _source_colorspace(frame: av.VideoFrame) -> str | None:
     """The YUV matrix to convert with: the frame's own, or the players' usual guess."""
     if frame.colorspace != _AVCOL_SPC_UNSPECIFIED:
         return None  # PyAV then uses the tagged one
-    return "ITU709" if frame.height >= 720 else "ITU601"
+    return "ITU709" if _guessed_bt709(frame) else "ITU601"
+
+
+def _guessed_bt709(frame: av.VideoFrame) -> bool:
+    """For a frame without a colour matrix tag, the players' usual guess: HD is BT.709."""
+    return frame.height >= 720
 
 
 # --- image helpers -------------------------------------------------------------------
