@@ -11,8 +11,12 @@ from numpy.typing import NDArray
 from faceswap_nb._errors import NoFaceInSource
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.topology import LEFT_EYE_CORNER, RIGHT_EYE_CORNER
+from faceswap_nb.engine.landmarks import (
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER
 from faceswap_nb.engine.types import Image, Points
 from faceswap_nb.engine.warp import Region
 
@@ -22,7 +26,6 @@ from faceswap_nb.engine.warp import Region
 # open mouths 0.13–0.26.
 _BROAD_SMILE = 0.72
 _OPEN_MOUTH = 0.12
-_MOUTH_CORNERS = (61, 291)
 _INNER_LIP_MIDDLES = (13, 14)
 
 
@@ -68,7 +71,7 @@ class SourceFace:
     @property
     def warnings(self) -> list[str]:
         """What about the photo will show in the result, said so the user can pick another."""
-        corners = self.points[list(_MOUTH_CORNERS)]
+        corners = self.points[list(MOUTH_CORNERS)]
         middles = self.points[list(_INNER_LIP_MIDDLES)]
         mouth_width = float(np.hypot(*(corners[1] - corners[0])))
         eye_distance = float(np.hypot(*(self.points[LEFT_EYE_CORNER] - self.points[RIGHT_EYE_CORNER])))

@@ -16,3 +16,5 @@ NOSTRILS = (98, 327, 2, 97, 326, 94, 19, 64, 294, 48, 278, 240, 460)
 
 # Outer eye corners (the subject's right, then left): they set the roll of a face.
 RIGHT_EYE_CORNER, LEFT_EYE_CORNER = RIGHT_EYE_RING[0], LEFT_EYE_RING[0]
+# Mouth corners (the subject's right, then left), on the outer lip ring.
+MOUTH_CORNERS = (OUTER_LIPS_RING[0], OUTER_LIPS_RING[10])

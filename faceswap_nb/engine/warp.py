@@ -157,3 +157,14 @@ def polygon_mask(points: Points, rings: tuple[tuple[int, ...], ...], region: Reg
         polygon = np.round((points[list(ring)] - offset) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
         cv2.fillPoly(mask, [polygon], 1, cv2.LINE_8, _SUBPIXEL_BITS)
     return mask.astype(bool)
+
+
+def disc_mask(points: Points, centres: tuple[int, ...], radius: float, region: Region) -> NDArray[np.bool_]:
+    """Pixels of ``region`` within ``radius`` pixels of any of the ``centres`` mesh points."""
+    width, height = region.size
+    mask = np.zeros((height, width), np.uint8)
+    offset = np.array([region.x0, region.y0], np.float32)
+    scale = 1 << _SUBPIXEL_BITS
+    for centre in np.round((points[list(centres)] - offset) * scale).astype(np.int32):
+        cv2.circle(mask, (int(centre[0]), int(centre[1])), round(radius * scale), 1, cv2.FILLED, cv2.LINE_8, _SUBPIXEL_BITS)
+    return mask.astype(bool)

@@ -6,16 +6,23 @@ import cv2
 import numpy as np
 
 from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
-from faceswap_nb.engine.render import STRETCH_TO, Timings, render_face
+from faceswap_nb.engine.landmarks import face_width
+from faceswap_nb.engine.render import (
+    MOUTH_CORNER_ZONE,
+    STRETCH_TO,
+    Timings,
+    render_face,
+)
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import (
     LEFT_EYE_RING,
+    MOUTH_CORNERS,
     NOSTRILS,
     OUTER_LIPS_RING,
     RIGHT_EYE_RING,
 )
 from faceswap_nb.engine.types import FaceObservation
-from faceswap_nb.engine.warp import Region, polygon_mask
+from faceswap_nb.engine.warp import Region, disc_mask, polygon_mask
 
 
 def face_skin(face: FaceObservation, shape: tuple[int, ...]) -> np.ndarray:
@@ -47,7 +54,7 @@ class TestRenderFace:
         assert changed[y0:y1, x0:x1].mean() > 0.3
         assert {"warp", "light", "mask", "blend"} <= set(timings)
 
-    def test_the_targets_own_lips_are_kept(
+    def test_the_targets_own_lips_and_mouth_corners_are_kept(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
         original, face = astronaut_face
@@ -55,9 +62,14 @@ class TestRenderFace:
 
         render_face(frame, face, grace_source, 0.1, Timings())
 
-        lips = polygon_mask(face.landmarks, (OUTER_LIPS_RING,), Region(0, 0, frame.shape[1], frame.shape[0]))
+        whole = Region(0, 0, frame.shape[1], frame.shape[0])
+        lips = polygon_mask(face.landmarks, (OUTER_LIPS_RING,), whole)
+        radius = MOUTH_CORNER_ZONE * face_width(face.landmarks)
+        corners = disc_mask(face.landmarks, MOUTH_CORNERS, radius, whole) & ~lips
         difference = np.abs(frame.astype(int) - original.astype(int)).max(axis=2)
+        assert corners.sum() > 20
         assert difference[lips].mean() < 2.0
+        assert difference[corners].mean() < 0.5
         assert difference[face_skin(face, frame.shape)].mean() > 10.0
 
     def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(

@@ -8,10 +8,21 @@ import pytest
 from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
+from faceswap_nb.engine.landmarks import (
+    FaceMesh,
+    roi_from_detection,
+    roi_from_landmarks,
+)
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.topology import INNER_LIPS_RING, LEFT_EYE_RING, RIGHT_EYE_RING
-from faceswap_nb.engine.warp import MeshWarp, Region, polygon_mask, triangle_affines, triangle_ids
+from faceswap_nb.engine.warp import (
+    MeshWarp,
+    Region,
+    disc_mask,
+    polygon_mask,
+    triangle_affines,
+    triangle_ids,
+)
 
 RIGHT_EYE, LEFT_EYE, INNER_LIPS = list(RIGHT_EYE_RING), list(LEFT_EYE_RING), list(INNER_LIPS_RING)
 
@@ -216,3 +227,21 @@ class TestMeshWarp:
         assert _inside(points[INNER_LIPS], region)[mouth].size > 0
         assert mouth[_inside(points[INNER_LIPS], region)].all()
         assert not polygon_mask(points, (tuple(INNER_LIPS),), Region(0, 0, 10, 10)).any()
+
+
+class TestDiscMask:
+    def test_covers_the_pixels_within_the_radius_of_each_centre(self) -> None:
+        points = np.array([[20.0, 30.0], [70.5, 40.25], [0.0, 0.0]], np.float32)
+        region = Region(10, 10, 110, 80)
+
+        mask = disc_mask(points, (0, 1), 6.0, region)
+
+        ys, xs = np.mgrid[region.y0 : region.y1, region.x0 : region.x1]
+        near = [np.hypot(xs - x, ys - y) for x, y in points[:2]]
+        assert mask[(near[0] < 5.0) | (near[1] < 5.0)].all()
+        assert not mask[(near[0] > 7.0) & (near[1] > 7.0)].any()
+
+    def test_is_empty_when_the_centres_lie_outside_the_region(self) -> None:
+        points = np.array([[500.0, 500.0]], np.float32)
+
+        assert not disc_mask(points, (0,), 6.0, Region(0, 0, 50, 50)).any()
