@@ -29,12 +29,7 @@ from faceswap_nb.engine.mask import (
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.topology import (
-    LEFT_EYE_RING,
-    MOUTH_CORNERS,
-    OUTER_LIPS_RING,
-    RIGHT_EYE_RING,
-)
+from faceswap_nb.engine.topology import LEFT_EYE_RING, MOUTH_CORNERS, OUTER_LIPS_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation, Image
 from faceswap_nb.engine.warp import MeshWarp, Region, disc_mask, polygon_mask
 

@@ -11,11 +11,7 @@ from numpy.typing import NDArray
 from faceswap_nb._errors import NoFaceInSource
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
-from faceswap_nb.engine.landmarks import (
-    FaceMesh,
-    roi_from_detection,
-    roi_from_landmarks,
-)
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER
 from faceswap_nb.engine.types import Image, Points
 from faceswap_nb.engine.warp import Region

@@ -166,5 +166,6 @@ def disc_mask(points: Points, centres: tuple[int, ...], radius: float, region: R
     offset = np.array([region.x0, region.y0], np.float32)
     scale = 1 << _SUBPIXEL_BITS
     for centre in np.round((points[list(centres)] - offset) * scale).astype(np.int32):
-        cv2.circle(mask, (int(centre[0]), int(centre[1])), round(radius * scale), 1, cv2.FILLED, cv2.LINE_8, _SUBPIXEL_BITS)
+        x, y = int(centre[0]), int(centre[1])
+        cv2.circle(mask, (x, y), round(radius * scale), 1, cv2.FILLED, cv2.LINE_8, _SUBPIXEL_BITS)
     return mask.astype(bool)

@@ -8,11 +8,7 @@ import pytest
 from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.landmarks import (
-    FaceMesh,
-    roi_from_detection,
-    roi_from_landmarks,
-)
+from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.models import mesh_triangles
 from faceswap_nb.engine.topology import INNER_LIPS_RING, LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.warp import (
