@@ -61,7 +61,7 @@ TARGETS = (
 )
 
 MAX_SAMPLES = 120
-IDENTITY_FRAMES = 24
+IDENTITY_FRAMES = 60
 SAME_PERSON = 0.6
 """dlib's usual threshold: embeddings nearer than this are taken as one person."""
 MIN_JUDGED = 12
