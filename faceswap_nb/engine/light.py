@@ -45,6 +45,7 @@ def to_lab(image: Image) -> NDArray[np.float32]:
 def transfer_lighting(
     warped: Image, target: Image, weight: NDArray[np.float32], face_width: float,
     *, scale: float = 0.1, zone: NDArray[np.float32] | None = None, zone_scale: float = 0.05,
+    zone_detail: float | None = None,
 ) -> Image:
     """``warped`` with its low frequencies replaced by ``target``'s, inside ``weight``.
 
@@ -53,9 +54,10 @@ def transfer_lighting(
         target: the same window of the target frame.
         weight: where both images show face skin (1) and where not (0).
         face_width: in pixels; the blur's sigma is ``scale × face_width``.
-        zone: where (0–1) the finer ``zone_scale`` takes over. Around the mouth, a
-            photo's creases (a smile's folds) are broader than its skin detail but
-            narrower than the face-wide light; there the target's own should show.
+        zone: where (0–1) the face takes the target's frequencies below the finer
+            ``zone_scale`` and only the photo's detail finer than ``zone_detail``
+            (default: ``zone_scale``). Around the mouth, a photo's creases (a smile's
+            folds) are broader than its skin texture: there the target's own show.
     """
     # Both blurs share the weight, so the difference of the blurs is the blur of the
     # difference: one blur instead of two.
@@ -65,8 +67,11 @@ def transfer_lighting(
         x, y, width, height = cv2.boundingRect((zone > 0).view(np.uint8))
         box = (slice(y, y + height), slice(x, x + width))
         if width:
-            finer = masked_blur(difference[box], weight[box], zone_scale * face_width)
-            shift[box] += zone[box][..., None] * (finer - shift[box])
+            inside = weight[box]
+            target_low = masked_blur(target[box].astype(np.float32), inside, zone_scale * face_width)
+            detail = zone_scale if zone_detail is None else zone_detail
+            photo_low = masked_blur(warped[box].astype(np.float32), inside, detail * face_width)
+            shift[box] += zone[box][..., None] * (target_low - photo_low - shift[box])
     return cv2.add(warped, shift, dtype=cv2.CV_8U)
 
 

@@ -179,6 +179,24 @@ class TestLightingZone:
         grain = (zoned[40:70, 44:50].astype(float) - creased[40:70, 44:50]).std()
         assert grain < 3.0
 
+    def test_inside_the_zone_the_photos_creases_drop_even_where_the_target_has_none_finer(
+        self, zone: np.ndarray
+    ) -> None:
+        creased = self._creased(6)
+        smooth_target = np.full_like(creased, 150)
+
+        at_zone_scale = transfer_lighting(creased, smooth_target, self.SKIN, FACE_WIDTH, zone=zone, zone_scale=0.2)
+        detail_only = transfer_lighting(
+            creased, smooth_target, self.SKIN, FACE_WIDTH, zone=zone, zone_scale=0.2, zone_detail=0.03
+        )
+
+        # The target's scale alone is too broad to take the 10-pixel crease away ...
+        assert self._crease_depth(at_zone_scale) > 0.5 * self._crease_depth(creased)
+        # ... but the photo keeps only what is finer than 3 pixels: grain, not creases.
+        assert self._crease_depth(detail_only) < 0.25 * self._crease_depth(creased)
+        grain = (detail_only[40:70, 44:50].astype(float) - creased[40:70, 44:50]).std()
+        assert grain < 3.0
+
     def test_outside_the_zone_the_face_wide_light_is_unchanged(self, zone: np.ndarray) -> None:
         creased, target = self._creased(2), self._creased(3)[:, ::-1].copy()
 
