@@ -122,6 +122,7 @@ def render_face(
     with timings.stage("warp"):
         warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
         warped = warp.sample(source.image, source.points)
+        interior = warp.sample(source.interior, source.points)
         # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
         holes = warp.sample(frame, face.landmarks)
         in_holes = polygon_mask(points, HOLE_RINGS, region)
@@ -158,7 +159,8 @@ def render_face(
             # One blend serves both eyes: their zones lie apart (where they met, the
             # larger weight would win).
             lit = alpha_blend(holes, lit, np.maximum.reduce(eyelids))
-        weight = blend_weights(covered | in_holes, width)
+        # Along the photo's own outline (its ears, earrings, hair) the target stays.
+        weight = blend_weights(covered | in_holes, width) * interior
         if occluded is not None:
             weight *= 1.0 - occluded
     with timings.stage("blend"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -53,6 +55,25 @@ class TestRenderFace:
         assert not changed[outside].any()
         assert changed[y0:y1, x0:x1].mean() > 0.3
         assert {"warp", "light", "mask", "blend"} <= set(timings)
+
+    def test_where_the_photo_is_not_drawn_the_target_keeps_its_own_pixels(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        interior = grace_source.interior.copy()
+        middle = int(grace_source.points[list(NOSTRILS)].mean(0)[0])
+        interior[:, :middle] = 0.0  # the photo's side left of the nose: never drawn
+        half = dataclasses.replace(grace_source, interior=interior)
+        frame = original.copy()
+
+        render_face(frame, face, half, 0.1, Timings())
+
+        changed = np.abs(frame.astype(int) - original.astype(int)).max(axis=2) > 0
+        nose = face.landmarks[list(NOSTRILS)].mean(0)
+        rows = slice(int(face.landmarks[:, 1].min()), int(face.landmarks[:, 1].max()))
+        # What is left of the nose in the photo lands left of the nose in the frame.
+        assert not changed[rows, : int(nose[0]) - 8].any()
+        assert changed[rows, int(nose[0]) + 8 : int(face.landmarks[:, 0].max())].mean() > 0.3
 
     def test_the_targets_own_lips_and_mouth_corners_are_kept(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace

@@ -9,7 +9,10 @@ from skimage import data
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.topology import MOUTH_CORNERS
 from tests.media import GRACE_HOPPER
+
+NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
 
 
 class TestSourceFace:
@@ -30,6 +33,20 @@ class TestSourceFace:
         assert max(small.image.shape[:2]) <= 101
         scale = small.image.shape[1] / grace_source.image.shape[1]
         np.testing.assert_allclose(small.points, grace_source.points * scale, atol=1.5)
+
+    def test_the_interior_fades_from_the_outline_in(self, grace_source: SourceFace) -> None:
+        interior, points = grace_source.interior, grace_source.points
+
+        assert interior.shape == grace_source.image.shape[:2] and interior.dtype == np.float32
+        for deep in (NOSE_TIP, *MOUTH_CORNERS):
+            x, y = np.round(points[deep]).astype(int)
+            assert interior[y, x] == 1.0
+        for rim in (FOREHEAD_TOP, CHIN):  # on the mesh's outline: the photo's ears, hair
+            x, y = np.round(points[rim]).astype(int)
+            assert interior[y, x] < 0.05
+        assert interior[0, 0] == 0.0
+        width = np.ptp(points[:, 0])
+        assert 0.0 < interior[interior < 1.0].max() and (interior == 1.0).sum() > 0.5 * width**2
 
     def test_refuses_a_photo_without_a_face(self) -> None:
         noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
@@ -52,7 +69,7 @@ class TestPhotoWarnings:
     def test_an_open_mouth_is_named(self, grace_source: SourceFace) -> None:
         points = grace_source.points.copy()
         points[14] += [0.0, 0.3 * np.ptp(points[:, 0])]  # drop the lower lip: mouth open
-        opened = SourceFace(grace_source.image, points, grace_source.depth)
+        opened = SourceFace(grace_source.image, points, grace_source.depth, grace_source.interior)
 
         (warning,) = opened.warnings
 
