@@ -57,8 +57,10 @@ dimples just beyond its mouth corners read as corners further out (on the glasse
 the judge saw mouths 19 % wider and a third less open than the target's). Full
 benchmark: mouth MAD falls on 4 of the 6 runs of the glasses and retalking clips
 (0.085–0.098 → 0.077–0.083 on the glasses clip; retalking←deepface_img24 0.059 → 0.048,
-and its mouth r 0.67 → 0.86); identity median within ±0.01. Mouth r on the 34 judged
-frames of the Hamilton clip swings ±0.2 with radius changes of half a pixel."""
+and its mouth r 0.67 → 0.86); identity median within ±0.01. Measured again with
+``MOUTH_DETAIL_SCALE``: without the discs mouth r passes on 9 runs instead of 11 and
+mouth MAD on 8 instead of 9. Mouth r on the 34 judged frames of the Hamilton clip
+swings ±0.2 with radius changes of half a pixel."""
 EYELID_FADE = 0.02
 """Over a closing eye and the mesh triangles around it, the target's own lids show in
 proportion to ``FaceObservation.eye_closure`` (see ``eyes``), faded out over twice this
