@@ -123,8 +123,7 @@ def render_face(
         points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
     with timings.stage("warp"):
         warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
-        warped = warp.sample(source.image, source.points)
-        interior = warp.sample(source.interior, source.points)
+        warped, interior = warp.sample_all((source.image, source.interior), source.points)
         # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
         holes = warp.sample(frame, face.landmarks)
         in_holes = polygon_mask(points, HOLE_RINGS, region)

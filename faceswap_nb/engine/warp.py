@@ -121,8 +121,14 @@ class MeshWarp:
         self._xs = region.x0 + (np.arange(cols, dtype=np.float32) + 0.5) * step - 0.5
         self._ys = region.y0 + (np.arange(rows, dtype=np.float32) + 0.5) * step - 0.5
 
-    def sample(self, image: Image, points: Points) -> Image:
+    def sample(self, image: NDArray, points: Points) -> NDArray:
         """``image`` (whose mesh is ``points``) drawn on the ``dst`` mesh inside the region."""
+        (sampled,) = self.sample_all((image,), points)
+        return sampled
+
+    def sample_all(self, images: tuple[NDArray, ...], points: Points) -> list[NDArray]:
+        """``sample`` for several images on the same mesh ``points`` (a photo and its
+        masks): the map from the region into them is computed once."""
         chosen = _affines(self._inverses, points, self.triangles)[self._ids]
         xs, ys = self._xs[None, :], self._ys[:, None]
         map_x = chosen[..., 0, 0] * xs + chosen[..., 0, 1] * ys + chosen[..., 0, 2]
@@ -133,7 +139,9 @@ class MeshWarp:
             full = (cols * self.step, rows * self.step)
             map_x = cv2.resize(map_x, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
             map_y = cv2.resize(map_y, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
-        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return [
+            cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for image in images
+        ]
 
     def silhouette(self) -> NDArray[np.bool_]:
         """Pixels of the region that the mesh covers (stair-stepped by ``step`` pixels).

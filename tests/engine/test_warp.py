@@ -197,6 +197,22 @@ class TestMeshWarp:
         assert np.abs(unmoved.astype(int) - target)[inner].mean() > 5.0
         assert np.abs(frame.astype(int) - target)[inner].mean() < 1.0
 
+    def test_samples_a_photo_and_its_mask_alike_in_one_go(
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+    ) -> None:
+        points, depth = astronaut_mesh
+        region = Region.around(points, astronaut.shape, margin=2.0)
+        assert region is not None
+        warp = MeshWarp(points, depth, mesh_triangles(), region)
+        mask = np.linspace(0.0, 1.0, astronaut.shape[1], dtype=np.float32)[None, :].repeat(astronaut.shape[0], 0)
+        moved = points + np.float32([5, 3])
+
+        photo, weights = warp.sample_all((astronaut, mask), moved)
+
+        np.testing.assert_array_equal(photo, warp.sample(astronaut, moved))
+        np.testing.assert_array_equal(weights, warp.sample(mask, moved))
+        assert weights.dtype == np.float32 and weights.shape == photo.shape[:2]
+
     @pytest.mark.parametrize("ring", [RIGHT_EYE, LEFT_EYE], ids=["right eye", "left eye"])
     def test_the_mesh_alone_leaves_the_open_eyes_uncovered(
         self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], ring: list[int]
