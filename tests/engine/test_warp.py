@@ -39,6 +39,14 @@ def astronaut_mesh(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return found[0], found[1]
 
 
+@pytest.fixture(scope="module")
+def astronaut_region(astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]) -> Region:
+    """The window around the astronaut's face that the warps work in."""
+    region = Region.around(astronaut_mesh[0], astronaut.shape, margin=2.0)
+    assert region is not None
+    return region
+
+
 def _inside(ring_points: np.ndarray, region: Region) -> np.ndarray:
     """Pixels of ``region`` strictly inside a closed ring of points (one pixel in)."""
     polygon = np.zeros((region.size[1], region.size[0]), np.uint8)
@@ -158,11 +166,11 @@ class TestTriangleIds:
 class TestMeshWarp:
     @pytest.mark.parametrize("step", [1, 2])
     def test_sampling_through_its_own_mesh_reproduces_the_image(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], step: int
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray],
+        astronaut_region: Region, step: int,
     ) -> None:
         points, depth = astronaut_mesh
-        region = Region.around(points, astronaut.shape, margin=2.0)
-        assert region is not None
+        region = astronaut_region
         warp = MeshWarp(points, depth, mesh_triangles(), region, step=step)
 
         warped = warp.sample(astronaut, points)
@@ -176,15 +184,14 @@ class TestMeshWarp:
         assert error.mean() < 1.0
 
     def test_samples_each_image_where_its_own_points_are(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], astronaut_region: Region
     ) -> None:
         # The source photo is the frame moved by (7, -4): the warp must undo the move,
         # and the same warp must still sample the unmoved frame correctly.
         points, depth = astronaut_mesh
         move = np.float32([[1, 0, 7], [0, 1, -4]])
         source = cv2.warpAffine(astronaut, move, (530, 530))
-        region = Region.around(points, astronaut.shape, margin=2.0)
-        assert region is not None
+        region = astronaut_region
         target = region.of(astronaut).astype(int)
         warp = MeshWarp(points, depth, mesh_triangles(), region)
         inner = cv2.erode(warp.silhouette().astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
@@ -198,13 +205,13 @@ class TestMeshWarp:
         assert np.abs(frame.astype(int) - target)[inner].mean() < 1.0
 
     def test_samples_a_photo_and_its_mask_alike_in_one_go(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], astronaut_region: Region
     ) -> None:
         points, depth = astronaut_mesh
-        region = Region.around(points, astronaut.shape, margin=2.0)
-        assert region is not None
+        region = astronaut_region
         warp = MeshWarp(points, depth, mesh_triangles(), region)
-        mask = np.linspace(0.0, 1.0, astronaut.shape[1], dtype=np.float32)[None, :].repeat(astronaut.shape[0], 0)
+        ramp = np.linspace(0.0, 1.0, astronaut.shape[1], dtype=np.float32)
+        mask = np.repeat(ramp[None, :], astronaut.shape[0], axis=0)
         moved = points + np.float32([5, 3])
 
         photo, weights = warp.sample_all((astronaut, mask), moved)
@@ -215,11 +222,10 @@ class TestMeshWarp:
 
     @pytest.mark.parametrize("ring", [RIGHT_EYE, LEFT_EYE], ids=["right eye", "left eye"])
     def test_the_mesh_alone_leaves_the_open_eyes_uncovered(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray], ring: list[int]
+        self, astronaut_mesh: tuple[np.ndarray, np.ndarray], astronaut_region: Region, ring: list[int]
     ) -> None:
         points, depth = astronaut_mesh
-        region = Region.around(points, astronaut.shape, margin=2.0)
-        assert region is not None
+        region = astronaut_region
 
         covered = MeshWarp(points, depth, mesh_triangles(), region, step=1).silhouette()
 
@@ -228,11 +234,10 @@ class TestMeshWarp:
         assert not covered[eye].any()
 
     def test_polygon_mask_finds_the_mouth_between_the_lips(
-        self, astronaut: np.ndarray, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+        self, astronaut_mesh: tuple[np.ndarray, np.ndarray], astronaut_region: Region
     ) -> None:
         points, _ = astronaut_mesh
-        region = Region.around(points, astronaut.shape, margin=2.0)
-        assert region is not None
+        region = astronaut_region
 
         mouth = polygon_mask(points, (tuple(INNER_LIPS),), region)
 
