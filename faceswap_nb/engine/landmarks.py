@@ -37,9 +37,10 @@ class Roi:
         """The square, rolled by ``angle``, around ``points`` seen in that roll: centred
         on their box, its side ``scale`` times the box's longer side."""
         cos, sin = np.cos(angle), np.sin(angle)
-        rolled = points @ np.array([[cos, -sin], [sin, cos]], np.float32)
+        roll = np.array([[cos, -sin], [sin, cos]], np.float32)
+        rolled = points @ roll
         lo, hi = rolled.min(0), rolled.max(0)
-        centre = np.array([[cos, -sin], [sin, cos]], np.float32) @ ((lo + hi) / 2)
+        centre = roll @ ((lo + hi) / 2)
         return cls(float(centre[0]), float(centre[1]), float((hi - lo).max()) * scale, angle)
 
     def to_crop(self, side: int) -> NDArray[np.float64]:
