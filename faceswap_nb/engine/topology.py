@@ -18,3 +18,6 @@ NOSTRILS = (98, 327, 2, 97, 326, 94, 19, 64, 294, 48, 278, 240, 460)
 RIGHT_EYE_CORNER, LEFT_EYE_CORNER = RIGHT_EYE_RING[0], LEFT_EYE_RING[0]
 # Mouth corners (the subject's right, then left), on the outer lip ring.
 MOUTH_CORNERS = (OUTER_LIPS_RING[0], OUTER_LIPS_RING[10])
+# The smile folds (nasolabial), each from beside the nose wing down past the mouth corner
+# (the subject's right, then left).
+SMILE_FOLDS = ((142, 203, 206, 216, 212, 202, 204), (371, 423, 426, 436, 432, 422, 424))

@@ -8,8 +8,9 @@ import pytest
 from skimage import data
 
 from faceswap_nb import NoFaceInSource
-from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.topology import MOUTH_CORNERS
+from faceswap_nb.engine import source
+from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER, SMILE_FOLDS
 from tests.media import GRACE_HOPPER
 
 NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
@@ -53,6 +54,52 @@ class TestSourceFace:
 
         with pytest.raises(NoFaceInSource, match="no face"):
             SourceFace.from_image(noise)
+
+
+class TestSmileFolds:
+    def test_a_dark_crease_along_a_fold_is_lifted(self, grace_source: SourceFace) -> None:
+        image, points = grace_source.image, grace_source.points
+        width = np.ptp(points[:, 0])
+        line = np.zeros(image.shape[:2], np.uint8)
+        fold = np.round(points[list(SMILE_FOLDS[0])]).astype(np.int32)
+        cv2.polylines(line, [fold], False, 1, thickness=int(0.03 * width))
+        # A deep smile fold: dark in the middle, soft at its sides.
+        shadow = cv2.GaussianBlur(line.astype(np.float32), (0, 0), 0.01 * width)
+        creased = (image * (1.0 - 0.4 * shadow[..., None])).astype(np.uint8)
+
+        lifted = lift_smile_folds(creased, points)
+
+        on_line = line > 0
+        darkened = (image[on_line].astype(float) - creased[on_line]).mean()
+        left = (image[on_line].astype(float) - lifted[on_line]).mean()
+        # Back to the skin's own brightness, on average: her wrinkles are lifted too.
+        assert darkened > 30 and abs(left) < 0.25 * darkened
+
+    def test_only_brightens_and_only_near_the_folds(self, grace_source: SourceFace) -> None:
+        image, points = grace_source.image, grace_source.points
+
+        lifted = lift_smile_folds(image, points)
+
+        assert lifted.dtype == np.uint8 and lifted.shape == image.shape
+        assert np.all(lifted >= image)
+        # Twice the band from the nearest fold point nothing moves: here, above the eyes.
+        eyes = int(min(points[RIGHT_EYE_CORNER][1], points[LEFT_EYE_CORNER][1]))
+        top = min(points[list(fold)][:, 1].min() for fold in SMILE_FOLDS)
+        assert top - eyes > 0 and eyes > 2 * FOLD_BAND * np.ptp(points[:, 0])
+        np.testing.assert_array_equal(lifted[:eyes], image[:eyes])
+
+    def test_only_a_broadly_smiling_photo_is_lifted(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        lifted: list[tuple[int, ...]] = []
+
+        def recording(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+            lifted.append(image.shape)
+            return image
+
+        monkeypatch.setattr(source, "lift_smile_folds", recording)
+        SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)))  # a relaxed mouth: her folds are her own
+        assert lifted == []
+        SourceFace.from_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+        assert len(lifted) == 1
 
 
 class TestPhotoWarnings:
