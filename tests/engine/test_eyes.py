@@ -160,3 +160,11 @@ class TestUpperLidStretch:
             assert all(set(triangle) & set(upper) for triangle in lid.tolist())
             assert len(lid) < len(everything)
             assert points[lid].mean(axis=(0, 1))[1] < points[list(ring)].mean(0)[1]
+
+    def test_each_layer_adds_the_triangles_touching_the_last(self):
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            first, second = eyelid_triangles(ring), eyelid_triangles(ring, layers=2)
+
+            assert {tuple(t) for t in first.tolist()} < {tuple(t) for t in second.tolist()}
+            beyond = [t for t in second.tolist() if not set(t) & set(ring)]
+            assert beyond and all(set(t) & set(first.ravel().tolist()) for t in beyond)

