@@ -111,7 +111,8 @@ class TestSwapVideo:
 
         assert report.frames_swapped == report.frames == FRAMES
         assert report.coverage == 1.0
-        assert report.warnings == []  # a relaxed photo and a plain clip: nothing to say
+        # A relaxed photo and a plain clip: only Grace Hopper's glasses are worth a word.
+        assert len(report.warnings) == 1 and "wears glasses" in report.warnings[0]
         assert {"track", "warp", "light", "mask", "blend", "encode"} <= set(report.stage_seconds)
 
     def test_marks_the_output_as_synthetic(

@@ -9,8 +9,15 @@ from skimage import data
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine import source
-from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds
-from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER, SMILE_FOLDS
+from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds, wears_glasses
+from faceswap_nb.engine.topology import (
+    LEFT_EYE_CORNER,
+    LEFT_EYE_RING,
+    MOUTH_CORNERS,
+    RIGHT_EYE_CORNER,
+    RIGHT_EYE_RING,
+    SMILE_FOLDS,
+)
 from tests.media import GRACE_HOPPER
 
 NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
@@ -103,8 +110,8 @@ class TestSmileFolds:
 
 
 class TestPhotoWarnings:
-    def test_a_relaxed_face_gets_no_warning(self, grace_source: SourceFace) -> None:
-        assert grace_source.warnings == []
+    def test_a_relaxed_face_gets_no_word_on_its_expression(self, grace_source: SourceFace) -> None:
+        assert not [warning for warning in grace_source.warnings if "mouth" in warning]
 
     def test_a_broad_smile_is_named_with_what_to_do(self) -> None:
         astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # Eileen Collins, smiling
@@ -118,6 +125,30 @@ class TestPhotoWarnings:
         points[14] += [0.0, 0.3 * np.ptp(points[:, 0])]  # drop the lower lip: mouth open
         opened = SourceFace(grace_source.image, points, grace_source.depth, grace_source.interior)
 
-        (warning,) = opened.warnings
+        (warning,) = [warning for warning in opened.warnings if "mouth" in warning]
 
         assert "has its mouth open" in warning and "smiles" not in warning
+
+    def test_glasses_are_named_with_what_to_do(self, grace_source: SourceFace) -> None:
+        (warning,) = [warning for warning in grace_source.warnings if "glasses" in warning]
+
+        assert "wears glasses" in warning and "a photo without glasses" in warning
+
+
+class TestWearsGlasses:
+    def test_grace_hopper_wears_glasses_and_the_astronaut_does_not(self, grace_source: SourceFace) -> None:
+        astronaut = SourceFace.from_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+
+        assert wears_glasses(grace_source.image, grace_source.points)
+        assert not wears_glasses(astronaut.image, astronaut.points)
+
+    def test_dark_frames_drawn_around_the_eyes_are_glasses(self) -> None:
+        astronaut = SourceFace.from_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+        image, points = astronaut.image.copy(), astronaut.points
+        width = np.ptp(points[:, 0])
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            x, y, w, h = cv2.boundingRect(np.round(points[list(ring)]).astype(np.int32))
+            pad = int(0.06 * width)
+            cv2.rectangle(image, (x - pad, y - pad), (x + w + pad, y + h + pad), (20, 20, 20), max(2, int(0.03 * width)))
+
+        assert wears_glasses(image, points)
