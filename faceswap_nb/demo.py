@@ -37,6 +37,8 @@ def run_demo(folder: Path) -> Path:
         result = client.download(done, folder / "swapped.mp4")
     usage = f"; {done.usage.seconds:.1f} s of video, cost {done.usage.cost:.2f}" if done.usage else ""
     print(f"job {done.job_id} {done.status}{usage}")
+    for warning in done.warnings:
+        print(f"  the engine noticed: {warning}")
     return result
 
 

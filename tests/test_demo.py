@@ -18,6 +18,7 @@ def test_the_demo_swaps_the_demo_media_through_the_server(tmp_path: Path, capsys
     result = tmp_path / "swapped.mp4"
     assert status == 0, out
     assert f"result: {result}" in out and "completed; 4.0 s of video, cost 0.40" in out
+    assert "the engine noticed: the source photo smiles broadly" in out  # the astronaut does
     assert is_marked_synthetic(result)
     assert probe(result).frame_count == probe(tmp_path / "target.mp4").frame_count
     assert (tmp_path / "server" / "jobs.sqlite3").exists()
