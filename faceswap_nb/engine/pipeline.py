@@ -18,21 +18,30 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from faceswap_nb._errors import NoFaceInVideo
 from faceswap_nb._version import __version__
 from faceswap_nb.engine import decode, encode
 from faceswap_nb.engine.align import ShapeTransfer
+from faceswap_nb.engine.glasses import wears_glasses
+from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.prefetch import prefetched
 from faceswap_nb.engine.render import Timings, render_face
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.track import FaceTracker, Pending, by_frame, select, smooth
-from faceswap_nb.engine.types import FaceObservation, Frame, SwapReport, VideoInfo
+from faceswap_nb.engine.types import FaceObservation, Frame, Image, SwapReport, VideoInfo
+from faceswap_nb.engine.warp import Region
 
 Progress = Callable[[float], None]
 FACE_CHOICES = ("largest", "all")
 _ANALYSIS_SHARE = 0.35  # of the progress bar: pass 1 is cheaper than pass 2
+TARGET_GLASSES = (
+    "the target wears glasses: the new face is drawn over them, so their frames end at its "
+    "edge; advanced (occlusion-aware) mode keeps frames that differ in colour from the skin in front"
+)
 
 
 @dataclass(frozen=True)
@@ -91,14 +100,31 @@ def _rendered(
     shape = None
     if config.shape_strength > 0:
         shape = ShapeTransfer(source.points, source.depth, strength=config.shape_strength)
+    looked_at: set[int] = set()  # tracks whose glasses were looked for, on their first frame
     for frame in prefetched(decode.read_frames(video, config.limits, info), name="faceswap-decode"):
+        faces = faces_by_frame.get(frame.index, [])
+        for face in faces:
+            # Advanced mode keeps dark frames in front: nothing to warn about there.
+            if occlusion is None and face.track_id not in looked_at:
+                looked_at.add(face.track_id)
+                if _wears_glasses(frame.image, face) and TARGET_GLASSES not in report.warnings:
+                    report.warnings.append(TARGET_GLASSES)
         swapped = [
             render_face(frame.image, face, source, config.light_scale, timings, occlusion, shape)
-            for face in faces_by_frame.get(frame.index, [])
+            for face in faces
         ]
         report.frames += 1
         report.frames_swapped += any(swapped)
         yield frame
+
+
+def _wears_glasses(frame: Image, face: FaceObservation) -> bool:
+    """Whether the target ``face`` wears glasses, judged on the frame before its swap."""
+    region = Region.around(face.landmarks, frame.shape, margin=0.3 * face_width(face.landmarks))
+    if region is None:
+        return False
+    offset = np.array([region.x0, region.y0], np.float32)
+    return wears_glasses(region.of(frame), face.landmarks - offset)
 
 
 def _render(

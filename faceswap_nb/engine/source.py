@@ -11,20 +11,10 @@ from numpy.typing import NDArray
 from faceswap_nb._errors import NoFaceInSource
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
+from faceswap_nb.engine.glasses import wears_glasses
 from faceswap_nb.engine.landmarks import FaceMesh, face_width, roi_from_detection, roi_from_landmarks
-from faceswap_nb.engine.light import to_lab
 from faceswap_nb.engine.mask import smoothstep
-from faceswap_nb.engine.topology import (
-    LEFT_BROW,
-    LEFT_EYE_CORNER,
-    LEFT_EYE_RING,
-    MOUTH_CORNERS,
-    OUTER_LIPS_RING,
-    RIGHT_BROW,
-    RIGHT_EYE_CORNER,
-    RIGHT_EYE_RING,
-    SMILE_FOLDS,
-)
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, OUTER_LIPS_RING, RIGHT_EYE_CORNER, SMILE_FOLDS
 from faceswap_nb.engine.types import Image, Mask, Points
 from faceswap_nb.engine.warp import Region
 
@@ -54,11 +44,6 @@ FOLD_WIDTH = 0.08
 """Creases narrower than this fraction of the face width are lifted: the smile folds,
 not the shading of the cheek."""
 _FOLD_TEXTURE = 0.01  # fraction of the face width: finer detail (pores, stubble) stays
-# Glasses (``wears_glasses``): frames up to this fraction of the face width thick, this
-# far out from the eyes, darker on average than their surroundings by this much (L).
-_GLASSES_FRAME = 0.1
-_GLASSES_REACH = 0.16
-_GLASSES_DARKER = 6.0
 
 
 @dataclass(frozen=True)
@@ -128,38 +113,6 @@ class SourceFace:
                 "turn with it; a photo without glasses looks more natural"
             )
         return warnings
-
-
-def wears_glasses(image: Image, points: Points) -> bool:
-    """Whether the face in ``image`` wears glasses with visible frames.
-
-    Frames are thin dark lines around the eyes: the morphological black-hat of the
-    lightness (how much darker a pixel is than the closing of its neighbourhood), in
-    a band from the lids to ``_GLASSES_REACH`` face widths out, brows left aside,
-    averages 8.8 and 10.6 on the two framed photos at hand (deepface_img24, Grace
-    Hopper) and 2.9–3.9 on the eight without (lashes, lid creases, an older face's
-    wrinkles).
-    """
-    width = face_width(points)
-    lightness = cv2.GaussianBlur(to_lab(image)[..., 0], (0, 0), 0.005 * width)
-    size = int(_GLASSES_FRAME * width) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    darker = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
-    eyes = _filled(image.shape, points, (RIGHT_EYE_RING, LEFT_EYE_RING))
-    brows = _filled(image.shape, points, (RIGHT_BROW, LEFT_BROW))
-    band = _grown(eyes, _GLASSES_REACH * width) & ~_grown(eyes, 0.012 * width) & ~_grown(brows, 0.005 * width)
-    return bool(band.any()) and float(darker[band > 0].mean()) > _GLASSES_DARKER
-
-
-def _filled(shape: tuple[int, ...], points: Points, rings: tuple[tuple[int, ...], ...]) -> NDArray[np.uint8]:
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(points[list(ring)]).astype(np.int32) for ring in rings], 1)
-    return mask
-
-
-def _grown(mask: NDArray[np.uint8], radius: float) -> NDArray[np.uint8]:
-    size = 2 * max(1, round(radius)) + 1
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
 
 
 def lift_smile_folds(image: Image, points: Points) -> Image:

@@ -79,6 +79,20 @@ def swapped(clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SwapR
 
 
 @pytest.fixture
+def grace_clip(tmp_path: Path) -> Path:
+    """Four frames of Grace Hopper, in her glasses."""
+    grace = cv2.resize(cv2.imread(str(GRACE_HOPPER)), (256, 300), interpolation=cv2.INTER_AREA)
+    return write_clip(tmp_path / "grace.mp4", [grace] * 4)
+
+
+@pytest.fixture
+def smiling_photo(tmp_path: Path) -> Path:
+    path = tmp_path / "smiling.png"
+    cv2.imwrite(str(path), astronaut(SIDE))
+    return path
+
+
+@pytest.fixture
 def noise_photo(tmp_path: Path) -> Path:
     path = tmp_path / "noise.png"
     cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8))
@@ -157,13 +171,25 @@ class TestSwapVideo:
         for before, after in list(zip(_frames(video), _frames(out)))[:4]:
             assert np.abs(after.astype(int) - before.astype(int)).max() < 8  # re-encoding only
 
-    def test_says_when_the_photo_smiles(self, clip: Path, tmp_path: Path) -> None:
-        photo = tmp_path / "smiling.png"
-        cv2.imwrite(str(photo), astronaut(SIDE))
-
-        report = swap_video(clip, photo, tmp_path / "swapped.mp4")
+    def test_says_when_the_photo_smiles(self, clip: Path, smiling_photo: Path, tmp_path: Path) -> None:
+        report = swap_video(clip, smiling_photo, tmp_path / "swapped.mp4")
 
         assert any("smiles broadly" in warning for warning in report.warnings)
+
+    def test_says_when_the_target_wears_glasses_and_what_to_do(
+        self, grace_clip: Path, smiling_photo: Path, tmp_path: Path
+    ) -> None:
+        report = swap_video(grace_clip, smiling_photo, tmp_path / "swapped.mp4")
+
+        (warning,) = [warning for warning in report.warnings if "target wears glasses" in warning]
+        assert "advanced" in warning
+
+    def test_says_nothing_of_the_targets_glasses_when_advanced_keeps_them(
+        self, grace_clip: Path, smiling_photo: Path, tmp_path: Path
+    ) -> None:
+        report = swap_video(grace_clip, smiling_photo, tmp_path / "swapped.mp4", advanced=True)
+
+        assert not [warning for warning in report.warnings if "glasses" in warning]
 
     def test_leaves_only_the_output_in_its_folder(
         self, swapped: tuple[SwapReport, Path, list[float]]

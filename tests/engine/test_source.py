@@ -9,15 +9,8 @@ from skimage import data
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine import source
-from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds, wears_glasses
-from faceswap_nb.engine.topology import (
-    LEFT_EYE_CORNER,
-    LEFT_EYE_RING,
-    MOUTH_CORNERS,
-    RIGHT_EYE_CORNER,
-    RIGHT_EYE_RING,
-    SMILE_FOLDS,
-)
+from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds
+from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER, SMILE_FOLDS
 from tests.media import GRACE_HOPPER
 
 NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
@@ -133,22 +126,3 @@ class TestPhotoWarnings:
         (warning,) = [warning for warning in grace_source.warnings if "glasses" in warning]
 
         assert "wears glasses" in warning and "a photo without glasses" in warning
-
-
-class TestWearsGlasses:
-    def test_grace_hopper_wears_glasses_and_the_astronaut_does_not(self, grace_source: SourceFace) -> None:
-        astronaut = SourceFace.from_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-
-        assert wears_glasses(grace_source.image, grace_source.points)
-        assert not wears_glasses(astronaut.image, astronaut.points)
-
-    def test_dark_frames_drawn_around_the_eyes_are_glasses(self) -> None:
-        astronaut = SourceFace.from_image(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-        image, points = astronaut.image.copy(), astronaut.points
-        width = np.ptp(points[:, 0])
-        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-            x, y, w, h = cv2.boundingRect(np.round(points[list(ring)]).astype(np.int32))
-            pad = int(0.06 * width)
-            cv2.rectangle(image, (x - pad, y - pad), (x + w + pad, y + h + pad), (20, 20, 20), max(2, int(0.03 * width)))
-
-        assert wears_glasses(image, points)
