@@ -53,9 +53,9 @@ def eyelid_triangles(ring: tuple[int, ...], *, upper_only: bool = False, layers:
     """The mesh triangles that touch an eye ring (or only its upper lid, from corner
     to corner): the ones an eye's opening and closing stretch. Each further layer adds
     the triangles touching those. Read-only (cached)."""
-    corners = ring[8:] + ring[:1] if upper_only else ring
+    lid = ring[8:] + ring[:1] if upper_only else ring
     triangles = mesh_triangles()
-    touching = triangles[np.isin(triangles, corners).any(axis=1)]
+    touching = triangles[np.isin(triangles, lid).any(axis=1)]
     for _ in range(layers - 1):
         touching = triangles[np.isin(triangles, touching).any(axis=1)]
     touching.flags.writeable = False
