@@ -72,7 +72,10 @@ With one layer, the photo's lid crease and eye make-up, just above, stayed over 
 closing eye as a dark blot (the glasses clip with roop_source, frame 49). Full
 benchmark: eye r on the glasses clip 0.21 / 0.25 / 0.36 → 0.44 / 0.19 / 0.42 and
 passes on as many runs as before (6 of 12); identity share too (7 of 14), though
-dfl←roop_source falls 62 → 53 %: the Obama clip blinks often."""
+dfl←roop_source falls 62 → 53 %: the Obama clip blinks often. A second layer above
+the eye only looked the same and kept more of the photo under it (dfl←roop_source
+58 %, Hamilton←fr_obama 85 → 94 %), but eye r passed on 4 runs, not 6 (dfl←fr_obama
+0.77 → 0.69)."""
 STRETCH_FROM, STRETCH_TO = 2.5, 4.5
 """The target's own lids also show, on both eyes alike, as the smaller of the two
 ``upper_lid_stretch`` grows from the first value to the second: beyond about 3 the

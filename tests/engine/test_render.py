@@ -114,6 +114,26 @@ class TestRenderFace:
         assert not changed[left_eye].any()
         assert not changed[face_skin(face, original.shape, towards_nose=0.9)].any()
 
+    def test_a_shut_eye_shows_the_targets_own_lid_crease_above_it_too(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        shut = FaceObservation(0, face.landmarks, face.depth, eye_closure=(1.0, 0.0))
+        usual, blinking = original.copy(), original.copy()
+
+        render_face(usual, face, grace_source, 0.1, Timings())
+        render_face(blinking, shut, grace_source, 0.1, Timings())
+
+        # The triangles above the upper lid that do not touch the eye: where a photo's
+        # crease and eye make-up sit.
+        upper = eyelid_triangles(RIGHT_EYE_RING, upper_only=True, layers=2)
+        crease = [tuple(t) for t in upper.tolist() if not set(t) & set(RIGHT_EYE_RING)]
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        inside = polygon_mask(face.landmarks, tuple(crease), whole)
+        assert inside.sum() > 50
+        to_original = [np.abs(image.astype(int) - original.astype(int))[inside].mean() for image in (usual, blinking)]
+        assert to_original[1] < 0.05 * to_original[0]  # the target's own, not a fade of the photo
+
     def test_lids_drawn_far_larger_than_the_photo_has_them_are_the_targets_own(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
