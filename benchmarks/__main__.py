@@ -68,10 +68,10 @@ def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str
 
         result = run_occlusion(swap_video, out)
         return result, format_occlusion(result["figures"])
-    from benchmarks.speed import format_speed, run_speed
+    from benchmarks.speed import format_speed, plain_transcode, run_speed
     from faceswap_nb.engine.encode import transcode
 
-    result = run_speed(swap_video, transcode, out, repetitions=2 if quick else 3)
+    result = run_speed(swap_video, plain_transcode, out, repetitions=2 if quick else 3, io_path=transcode)
     return result, format_speed(result["figures"])
 
 

@@ -1,9 +1,11 @@
 """Speed against a plain transcode, and peak memory against clip length.
 
-Speed: a 720p clip is timed through the reference (decode + encode with the engine's
-encoder settings, ``faceswap_nb.engine.encode.transcode``) and through ``swap_video`` in
-both modes, interleaved (reference, default, reference, advanced, …) so that a busy
-machine slows all of them alike; medians of the repetitions are compared.
+Speed: a 720p clip is timed through the reference (``plain_transcode``: the decoder's
+frames straight into libx264 with the engine's encoder settings) and through
+``swap_video`` in both modes, interleaved (reference, default, reference, advanced, …)
+so that a busy machine slows all of them alike; medians of the repetitions are
+compared. The engine's own I/O path (``faceswap_nb.engine.encode.transcode``: decode →
+BGR → encode, everything but the face work) is timed too and reported beside it.
 
 Memory: ``swap_video`` runs in a fresh subprocess on a 1080p clip of N frames and of 3N
 frames; the child's peak resident set size must stay under a bound and must not grow
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import av
 import cv2
 import numpy as np
 
@@ -90,6 +93,39 @@ def make_clip(
     return out
 
 
+def plain_transcode(video: Path, out: Path, *, crf: int = 20, preset: str = "veryfast") -> int:
+    """Decode and re-encode ``video`` as plainly as PyAV can: the decoder's 4:2:0 frames go
+    to libx264 (the engine's settings) as they are, and the audio packets are copied.
+
+    The speed reference. The engine's own ``encode.transcode`` also converts every frame
+    to BGR and back, as the swap must: about a fifth of its time, which belongs to the
+    swap's cost, not the reference's. Returns the number of frames written.
+    """
+    with av.open(str(video)) as source, av.open(str(out), "w", format="mp4") as sink:
+        stream = source.streams.video[0]
+        stream.thread_type = "AUTO"
+        encoded = sink.add_stream("libx264", rate=stream.average_rate, options={"crf": str(crf), "preset": preset})
+        encoded.width, encoded.height, encoded.pix_fmt = stream.width, stream.height, "yuv420p"
+        encoded.time_base = encoded.codec_context.time_base = stream.time_base
+        encoded.codec_context.thread_count = 0
+        audio = source.streams.audio[0] if source.streams.audio else None
+        copied = sink.add_stream_from_template(audio) if audio is not None else None
+        frames = 0
+        for packet in source.demux(*(s for s in (stream, audio) if s is not None)):
+            if packet.stream is audio:
+                if packet.dts is not None:
+                    packet.stream = copied
+                    sink.mux(packet)
+                continue
+            for frame in packet.decode():
+                if frame.format.name != "yuv420p":
+                    frame = frame.reformat(format="yuv420p")
+                sink.mux(encoded.encode(frame))
+                frames += 1
+        sink.mux(encoded.encode(None))
+    return frames
+
+
 def _seconds(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
@@ -104,15 +140,19 @@ SPEED_CLIPS = (
 )
 
 
+Transcode = Callable[[Path, Path], int]
+
+
 def run_speed(
-    swap: SwapFn, reference: Callable[[Path, Path], int], out_dir: Path, repetitions: int = 3
+    swap: SwapFn, reference: Transcode, out_dir: Path, repetitions: int = 3, io_path: Transcode | None = None
 ) -> dict[str, Any]:
-    """Time reference and both swap modes on each speed clip, interleaved; ratios of the
-    medians. The targets are judged on the worst clip."""
+    """Time the reference and both swap modes on each speed clip, interleaved; ratios of
+    the medians. The targets are judged on the worst clip. ``io_path`` (the engine's own
+    decode → BGR → encode), when given, is timed too, for what its conversions cost."""
     runs = []
     for label, name, file_name, loops, frame in SPEED_CLIPS:
         clip = make_clip(testdata_file("videos", name), out_dir / "clips" / file_name, 1280, 720, loops, frame)
-        runs.append({"clip": label, **_time_clip(swap, reference, clip, repetitions)})
+        runs.append({"clip": label, **_time_clip(swap, reference, clip, repetitions, io_path)})
     figures: dict[str, Any] = {"runs": runs}
     for mode in ("default", "advanced"):
         figures[f"speed_ratio_{mode}"] = max(run[f"speed_ratio_{mode}"] for run in runs)
@@ -120,11 +160,13 @@ def run_speed(
 
 
 def _time_clip(
-    swap: SwapFn, reference: Callable[[Path, Path], int], clip: Path, repetitions: int
+    swap: SwapFn, reference: Transcode, clip: Path, repetitions: int, io_path: Transcode | None
 ) -> dict[str, Any]:
     photo = testdata_file("images", PHOTO)
     _, frames = video_rate(clip)
     times: dict[str, list[float]] = {"reference": [], "default": [], "advanced": []}
+    if io_path is not None:
+        times["io_path"] = []
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "out.mp4"
         for _ in range(repetitions):
@@ -132,12 +174,16 @@ def _time_clip(
                 times["reference"].append(_seconds(lambda: reference(clip, target)))
                 advanced = mode == "advanced"
                 times[mode].append(_seconds(lambda a=advanced: swap(clip, photo, target, advanced=a)))
+            if io_path is not None:
+                times["io_path"].append(_seconds(lambda: io_path(clip, target)))
     medians = {name: statistics.median(values) for name, values in times.items()}
     figures: dict[str, Any] = {"frames": frames, "repetitions": repetitions}
     figures.update({f"seconds_{name}": [round(v, 2) for v in values] for name, values in times.items()})
     figures.update({f"fps_{name}": round(frames / seconds, 1) for name, seconds in medians.items()})
-    figures["speed_ratio_default"] = medians["default"] / medians["reference"]
-    figures["speed_ratio_advanced"] = medians["advanced"] / medians["reference"]
+    for mode in ("default", "advanced"):
+        figures[f"speed_ratio_{mode}"] = medians[mode] / medians["reference"]
+        if io_path is not None:
+            figures[f"io_path_ratio_{mode}"] = medians[mode] / medians["io_path"]
     return figures
 
 
@@ -215,13 +261,21 @@ def run_memory(out_dir: Path, quick: bool = False, engine: str = ENGINE) -> dict
 
 
 def format_speed(figures: dict[str, Any]) -> str:
-    """One line of speed figures per clip."""
-    return "\n".join(
-        f"{run['clip']} ({run['frames']} frames): transcode {run['fps_reference']} fps, "
-        f"default {run['fps_default']} fps (x{run['speed_ratio_default']:.2f}), "
-        f"advanced {run['fps_advanced']} fps (x{run['speed_ratio_advanced']:.2f})"
-        for run in figures["runs"]
-    )
+    """Speed figures per clip: against the plain transcode, and against the engine's own
+    I/O path when it was timed."""
+    lines = []
+    for run in figures["runs"]:
+        lines.append(
+            f"{run['clip']} ({run['frames']} frames): plain transcode {run['fps_reference']} fps, "
+            f"default {run['fps_default']} fps (x{run['speed_ratio_default']:.2f}), "
+            f"advanced {run['fps_advanced']} fps (x{run['speed_ratio_advanced']:.2f})"
+        )
+        if "fps_io_path" in run:
+            lines.append(
+                f"  through the engine's I/O path (decode → BGR → encode) {run['fps_io_path']} fps: "
+                f"default x{run['io_path_ratio_default']:.2f}, advanced x{run['io_path_ratio_advanced']:.2f}"
+            )
+    return "\n".join(lines)
 
 
 def format_memory(figures: dict[str, Any]) -> str:

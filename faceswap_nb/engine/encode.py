@@ -78,8 +78,9 @@ def is_marked_synthetic(path: StrPath) -> bool:
 def transcode(video: StrPath, out: StrPath, *, crf: int = 20, preset: str = "veryfast") -> int:
     """Decode and re-encode a clip (with its audio) through the swap's own I/O path.
 
-    The speed reference for the face swap: everything but the face work. Returns the
-    number of frames written. The output is not tagged synthetic (no face is replaced).
+    Everything but the face work, BGR conversions included: the speed benchmark times it
+    beside its plain reference to show what those conversions cost. Returns the number
+    of frames written. The output is not tagged synthetic (no face is replaced).
     """
     info = probe(video)
     with VideoWriter(out, info, audio_source=video, crf=crf, preset=preset) as writer:
