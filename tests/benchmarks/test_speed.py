@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import pytest
 
 from benchmarks.speed import format_speed, plain_transcode
 from faceswap_nb.engine.decode import probe
-
-
-def _frame_times(path: Path) -> list[float]:
-    with av.open(str(path)) as container:
-        return [float(frame.pts * frame.time_base) for frame in container.decode(video=0)]
+from tests.engine.test_decode import frame_times
 
 
 @pytest.mark.testdata
@@ -26,7 +21,7 @@ def test_the_plain_transcode_keeps_every_frame_its_timing_and_the_audio(talking_
     assert frames == source.frame_count == result.frame_count
     assert (result.width, result.height, result.codec) == (source.width, source.height, "h264")
     assert result.has_audio
-    assert _frame_times(out) == pytest.approx(_frame_times(talking_clip), abs=1e-3)
+    assert frame_times(out) == frame_times(talking_clip)
 
 
 def test_the_engines_io_path_is_reported_beside_the_plain_reference() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 
 import cv2
 import numpy as np
+import pytest
 
 from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
 from faceswap_nb.engine.landmarks import face_width
@@ -35,6 +36,21 @@ def face_skin(face: FaceObservation, shape: tuple[int, ...], *, towards_nose: fl
     mask = np.zeros(shape[:2], bool)
     mask[y - 4 : y + 5, x - 4 : x + 5] = True
     return mask
+
+
+Blink = tuple[np.ndarray, FaceObservation, np.ndarray, np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def blink(astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace) -> Blink:
+    """The astronaut's frame, her face, and the frame swapped with the right eye open and
+    with it shut."""
+    original, face = astronaut_face
+    shut = FaceObservation(0, face.landmarks, face.depth, eye_closure=(1.0, 0.0))
+    usual, blinking = original.copy(), original.copy()
+    render_face(usual, face, grace_source, 0.1, Timings())
+    render_face(blinking, shut, grace_source, 0.1, Timings())
+    return original, face, usual, blinking
 
 
 class TestRenderFace:
@@ -93,15 +109,8 @@ class TestRenderFace:
         assert difference[corners].mean() < 0.5
         assert difference[face_skin(face, frame.shape)].mean() > 10.0
 
-    def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
-    ) -> None:
-        original, face = astronaut_face
-        shut = FaceObservation(0, face.landmarks, face.depth, eye_closure=(1.0, 0.0))
-        usual, blinking = original.copy(), original.copy()
-
-        render_face(usual, face, grace_source, 0.1, Timings())
-        render_face(blinking, shut, grace_source, 0.1, Timings())
+    def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(self, blink: Blink) -> None:
+        original, face, usual, blinking = blink
 
         whole = Region(0, 0, original.shape[1], original.shape[0])
         right_eye = polygon_mask(face.landmarks, (RIGHT_EYE_RING,), whole)
@@ -114,15 +123,8 @@ class TestRenderFace:
         assert not changed[left_eye].any()
         assert not changed[face_skin(face, original.shape, towards_nose=0.9)].any()
 
-    def test_a_shut_eye_shows_the_targets_own_lid_crease_above_it_too(
-        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
-    ) -> None:
-        original, face = astronaut_face
-        shut = FaceObservation(0, face.landmarks, face.depth, eye_closure=(1.0, 0.0))
-        usual, blinking = original.copy(), original.copy()
-
-        render_face(usual, face, grace_source, 0.1, Timings())
-        render_face(blinking, shut, grace_source, 0.1, Timings())
+    def test_a_shut_eye_shows_the_targets_own_lid_crease_above_it_too(self, blink: Blink) -> None:
+        original, face, usual, blinking = blink
 
         # The triangles above the upper lid that do not touch the eye: where a photo's
         # crease and eye make-up sit.
