@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -92,9 +93,10 @@ class SourceFace:
             _interior(crop_points, crop.shape),
         )
 
-    @property
+    @functools.cached_property
     def warnings(self) -> list[str]:
-        """What about the photo will show in the result, said so the user can pick another."""
+        """What about the photo will show in the result, said so the user can pick another.
+        Looked for once (the glasses check reads the whole photo)."""
         middles = self.points[list(_INNER_LIP_MIDDLES)]
         expressions = []
         if _smiles_broadly(self.points):
