@@ -11,7 +11,9 @@ an open eye. The same smear comes when the iris model draws a lid far from the m
 points around it (a squint, a look down, glasses). So ``eye_closure`` says how far each
 eye is shut compared with the face's usual opening, ``upper_lid_stretch`` how much
 larger the upper lid is drawn than the photo shows it, and the renderer shows the
-target's own lids where either is large.
+target's own lids where either is large. Short of that, ``relieved_lids`` keeps the
+photo's lash line from stretching with a taller lid: the lid skin above it stretches
+instead.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from faceswap_nb.engine.models import (
     mesh_triangles,
 )
 from faceswap_nb.engine.picture import Picture
-from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
 from faceswap_nb.engine.types import Points
 
 # Mesh indices of the iris model's first 16 contour points, for each eye seen as a right
@@ -46,6 +48,22 @@ OPEN_SHARE, SHUT_SHARE = 0.9, 0.6
 that one (smoothly in between). The mesh's lids rarely close fully in the frames of a
 blink (0.6 of the usual opening on the Obama clip), so 0.6 already counts as shut:
 judged eye r on that clip with roop_source 0.39 → 0.77 (0.58 with 0.8 / 0.4)."""
+
+LASH_STRETCH = 1.6
+"""How much taller than in the photo (relative to the eye's width) the band over an
+upper lid may be drawn before ``relieved_lids`` draws more of the photo's lid into it.
+The mesh's first points above an eye sit just over the photo's lashes; where the target
+has a taller lid (deep-set or narrowed eyes, the glasses clip) the lashes stretched with
+it into dark, ghostly sockets. Full quality benchmark against no relief: identity share
+passes on 8 runs of 14 instead of 7 (glasses clip with fr_obama 90 → 95 %), mouth MAD
+on 10 of 15 instead of 9; eye r rises on 9 of 12 runs (retalking←deepface_img24
+0.57 → 0.74, glasses←fr_obama 0.19 → 0.27) and passes on as many (6); identity median
++0.00 to +0.02 with roop_source, whose heavy lashes the judge reads as her (±0.01 with
+the other photos). At 1.3 the lashes thinned further, and roop_source's identity share
+on the Obama clip fell from 53 to 37 %."""
+LID_REACH = 0.7
+"""The lid's points move at most this share of the way from the lash line to the brow,
+so the brow stays where the mesh draws it."""
 
 
 @functools.cache
@@ -73,6 +91,62 @@ def upper_lid_stretch(points: Points, photo_points: Points) -> NDArray[np.float3
         areas = [_area(p, triangles) / max(_width(p, ring) ** 2, 1e-6) for p in (points, photo_points)]
         stretches.append(areas[0] / max(areas[1], 1e-6))
     return np.array(stretches, np.float32)
+
+
+def relieved_lids(points: Points, photo_points: Points) -> Points:
+    """``photo_points`` with each upper lid's points moved away from its lash line, so
+    that no band over the lid is drawn on ``points`` more than ``LASH_STRETCH`` times
+    taller than the photo shows it (relative to the eye's width). The warp then takes
+    more of the photo's lid skin into the band and keeps its lashes thin.
+
+    Points move straight away from the nearest point of the lash line, never towards it,
+    and at most ``LID_REACH`` of the way to the brow; the brow, the eye ring and every
+    other point stay. Where the target's lids are no taller than the photo's, nothing
+    moves.
+    """
+    relieved = photo_points.copy()
+    for ring, brow in ((RIGHT_EYE_RING, RIGHT_BROW), (LEFT_EYE_RING, LEFT_BROW)):
+        zone = _lid_zone(ring, brow)
+        lashes = np.array(ring[9:])  # the upper lid between the corners
+        on_photo = photo_points[zone]
+        anchors = lashes[_nearest(on_photo, photo_points[lashes])]
+        offsets = on_photo - photo_points[anchors]
+        lengths = np.hypot(*offsets.T)
+        scale = _width(photo_points, ring) / max(_width(points, ring), 1e-6)
+        drawn = np.hypot(*(points[zone] - points[anchors]).T) * scale
+        brow_points = photo_points[list(brow)]
+        to_brow = np.hypot(*(photo_points[anchors] - brow_points[_nearest(photo_points[anchors], brow_points)]).T)
+        wanted = np.minimum(
+            np.maximum(drawn / LASH_STRETCH, lengths), lengths + LID_REACH * np.maximum(to_brow - lengths, 0.0)
+        )
+        # Only the points above the lash line: those beside the corners belong to the
+        # lower lid as much as to the upper one.
+        moving = (offsets @ _upwards(photo_points, ring, brow) > 0) & (lengths > 1e-3)
+        relieved[zone[moving]] = (
+            photo_points[anchors[moving]] + offsets[moving] * (wanted[moving] / lengths[moving])[:, None]
+        )
+    return relieved
+
+
+@functools.cache
+def _lid_zone(ring: tuple[int, ...], brow: tuple[int, ...]) -> NDArray[np.int32]:
+    """The mesh points of two layers of triangles over an upper lid, ring and brow aside."""
+    zone = set(eyelid_triangles(ring, upper_only=True, layers=2).ravel().tolist()) - set(ring) - set(brow)
+    return np.array(sorted(zone), np.int32)
+
+
+def _nearest(points: Points, candidates: Points) -> NDArray[np.intp]:
+    """For each of ``points``, the index of the nearest of ``candidates``."""
+    gaps = points[:, None, :] - candidates[None, :, :]
+    return np.argmin(np.hypot(gaps[..., 0], gaps[..., 1]), axis=1)
+
+
+def _upwards(points: Points, ring: tuple[int, ...], brow: tuple[int, ...]) -> NDArray[np.float32]:
+    """The direction from an eye towards its brow, square to the line of its corners."""
+    along = points[ring[8]] - points[ring[0]]
+    square = np.array([-along[1], along[0]], np.float32)
+    towards_brow = points[list(brow)].mean(0) - points[list(ring)].mean(0)
+    return square if square @ towards_brow > 0 else -square
 
 
 def _area(points: Points, triangles: NDArray[np.int32]) -> float:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
-from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
+from faceswap_nb.engine.eyes import eyelid_triangles, relieved_lids, upper_lid_stretch
 from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.light import match_detail, transfer_lighting
 from faceswap_nb.engine.mask import (
@@ -134,7 +134,9 @@ def render_face(
         points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
     with timings.stage("warp"):
         warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
-        warped, interior = warp.sample_all((source.image, source.interior), source.points)
+        # Where the target's lids are taller than the photo's, its lashes stay thin.
+        photo_points = relieved_lids(points, source.points)
+        warped, interior = warp.sample_all((source.image, source.interior), photo_points)
         # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
         holes = warp.sample(frame, face.landmarks)
         in_holes = polygon_mask(points, HOLE_RINGS, region)

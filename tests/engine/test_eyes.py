@@ -15,7 +15,10 @@ from faceswap_nb.engine.eyes import (
     EyeRefiner,
     eye_closure,
     eye_openings,
+    LASH_STRETCH,
+    LID_REACH,
     eyelid_triangles,
+    relieved_lids,
     upper_lid_stretch,
 )
 from faceswap_nb.engine.landmarks import (
@@ -23,7 +26,7 @@ from faceswap_nb.engine.landmarks import (
     roi_from_detection,
     roi_from_landmarks,
 )
-from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +171,61 @@ class TestUpperLidStretch:
             assert {tuple(t) for t in first.tolist()} < {tuple(t) for t in second.tolist()}
             beyond = [t for t in second.tolist() if not set(t) & set(ring)]
             assert beyond and all(set(t) & set(first.ravel().tolist()) for t in beyond)
+
+
+def _with_tall_lids(points: np.ndarray, lift: float) -> np.ndarray:
+    """``points`` with the mesh points over both upper lids raised by ``lift`` eye widths."""
+    raised = points.copy()
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
+        raised[over_lid, 1] -= lift * np.hypot(*(points[ring[0]] - points[ring[8]]))
+    return raised
+
+
+class TestRelievedLids:
+    def test_lids_drawn_as_the_photo_has_them_leave_the_photo_as_it_is(self, astronaut):
+        _, points = astronaut
+        turn = np.radians(15)
+        rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        moved = (0.5 * points @ rotation.T + [40, 80]).astype(np.float32)
+
+        assert np.array_equal(relieved_lids(points, points), points)
+        assert np.array_equal(relieved_lids(moved, points), points)
+
+    def test_a_taller_lid_draws_more_of_the_photos_lid_and_stretches_it_less(self, astronaut):
+        _, points = astronaut
+        tall = _with_tall_lids(points, 0.3)
+
+        relieved = relieved_lids(tall, points)
+
+        moved = set(np.flatnonzero(np.any(relieved != points, axis=1)).tolist())
+        lids = {}
+        for ring, brow in ((RIGHT_EYE_RING, RIGHT_BROW), (LEFT_EYE_RING, LEFT_BROW)):
+            lids[ring] = set(np.setdiff1d(eyelid_triangles(ring, upper_only=True, layers=2), ring + brow).tolist())
+            assert moved & lids[ring]
+        assert moved <= set.union(*lids.values())  # rings, brows and the rest stay
+        for ring, brow in ((RIGHT_EYE_RING, RIGHT_BROW), (LEFT_EYE_RING, LEFT_BROW)):
+            centre = points[list(ring)].mean(0)
+            up = points[list(brow)].mean(0) - centre
+            up /= np.hypot(*up)
+            mine = sorted(moved & lids[ring])
+            assert np.all((relieved[mine] - points[mine]) @ up > 0)  # away from the eye
+            assert np.all((relieved[mine] - centre) @ up < ((points[list(brow)] - centre) @ up).max())
+        before, after = upper_lid_stretch(tall, points), upper_lid_stretch(tall, relieved)
+        assert np.all(before > LASH_STRETCH) and np.all(after < 0.8 * before)
+
+    def test_the_lid_never_reaches_the_brow_however_tall_it_is_drawn(self, astronaut):
+        _, points = astronaut
+
+        relieved = relieved_lids(_with_tall_lids(points, 5.0), points)
+
+        for ring, brow in ((RIGHT_EYE_RING, RIGHT_BROW), (LEFT_EYE_RING, LEFT_BROW)):
+            lashes = points[list(ring[9:])]
+            brow_points = points[list(brow)]
+            lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True, layers=2), ring + brow)
+            for index in lid:
+                nearest = lashes[np.argmin(np.hypot(*(lashes - points[index]).T))]
+                before = np.hypot(*(points[index] - nearest))
+                after = np.hypot(*(relieved[index] - nearest))
+                to_brow = np.hypot(*(brow_points - nearest).T).min()
+                assert after <= before + LID_REACH * max(to_brow - before, 0.0) + 1e-3

@@ -8,10 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_nb.engine.eyes import eyelid_triangles, upper_lid_stretch
+from faceswap_nb.engine import render
+from faceswap_nb.engine.eyes import LASH_STRETCH, eyelid_triangles, upper_lid_stretch
 from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.render import (
     MOUTH_CORNER_ZONE,
+    STRETCH_FROM,
     STRETCH_TO,
     Timings,
     render_face,
@@ -159,6 +161,44 @@ class TestRenderFace:
             to_original = [np.abs(image.astype(int) - original.astype(int)).max(axis=2)[lids].mean()
                            for image in (usual, drawn)]
             assert to_original[1] < 0.5 * to_original[0]
+
+    def test_a_taller_lid_keeps_the_photos_lash_line_thin(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        original, face = astronaut_face
+        # The photo's lash lines painted black, so their drawn thickness can be counted.
+        lashes = grace_source.image.copy()
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            upper = np.round(grace_source.points[list(ring[8:] + ring[:1])]).astype(np.int32)
+            cv2.polylines(lashes, [upper], False, (0, 0, 0), 4)
+        painted = dataclasses.replace(grace_source, image=lashes)
+        raised = face.landmarks.copy()
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
+            raised[over_lid, 1] -= 0.5 * np.hypot(*(raised[ring[0]] - raised[ring[8]]))
+        tall_lids = FaceObservation(0, raised, face.depth)
+        stretch = upper_lid_stretch(raised, grace_source.points)
+        # Taller than the relief allows, short of where the target's own lids show.
+        assert np.all((stretch > LASH_STRETCH) & (stretch < STRETCH_FROM))
+
+        def dark_on_lids() -> int:
+            drawn = original.copy()
+            render_face(drawn, tall_lids, painted, 0.1, Timings())
+            grey = cv2.cvtColor(drawn, cv2.COLOR_BGR2GRAY)
+            whole = Region(0, 0, original.shape[1], original.shape[0])
+            count = 0
+            for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+                triangles = tuple(map(tuple, eyelid_triangles(ring, upper_only=True).tolist()))
+                lid = polygon_mask(raised, triangles, whole) & ~polygon_mask(raised, (ring,), whole)
+                count += int((grey[lid] < 50).sum())
+            return count
+
+        relieved = dark_on_lids()
+        monkeypatch.setattr(render, "relieved_lids", lambda points, photo_points: photo_points)
+        stretched = dark_on_lids()
+
+        assert 0 < relieved < 0.8 * stretched
 
     def test_an_off_frame_face_is_skipped(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
