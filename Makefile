@@ -34,6 +34,7 @@ demo: setup
 	$(BIN)/python -m faceswap_nb.demo $(DEMO_DIR)
 
 test: setup
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 
 # Benchmarks judge quality with dlib, which only the eval extra installs.

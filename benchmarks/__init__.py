@@ -22,6 +22,8 @@ import numpy as np
 if TYPE_CHECKING:
     # Only for annotations: importing the engine package here would make every
     # benchmark (and the metric tests) depend on the engine importing cleanly.
+    from typing_extensions import Self
+
     from faceswap_nb.engine.types import Image, SwapReport
 
 __all__ = [
@@ -183,7 +185,7 @@ class VideoOut:
             self._container.mux(self._stream.encode(None))
         self._container.close()
 
-    def __enter__(self) -> VideoOut:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

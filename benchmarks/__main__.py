@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None, print_: Callable[[str], None] = print) -
             print_(text)
         except MissingTestdata as error:
             result = {"skipped": str(error)}
-        except Exception as error:  # report and go on: the other sections still inform
+        except Exception as error:  # noqa: BLE001 - report and go on: the other sections still inform
             result = {"error": f"{type(error).__name__}: {error}"}
         result.update(started=stamp, quick=args.quick, seconds=round(time.perf_counter() - started, 1))
         print_(f"({name}: {result['seconds']} s)")

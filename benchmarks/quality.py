@@ -333,7 +333,7 @@ def run_quality(swap: SwapFn, out_dir: Path, quick: bool = False) -> dict[str, A
         for photo_name in photos:
             try:
                 runs.append(run_pair(swap, clip, testdata_file("images", photo_name), judge, out_dir))
-            except Exception as error:  # one failing run must not hide the others' figures
+            except Exception as error:  # noqa: BLE001 - one failing run must not hide the others' figures
                 runs.append({"clip": clip.path.stem, "photo": Path(photo_name).stem, "error": repr(error)})
     return {"runs": runs, "targets": verdicts(TARGETS, runs)}
 

@@ -6,6 +6,7 @@ video on the CPU; its outputs are always marked as synthetic.
 
 from __future__ import annotations
 
+from faceswap_nb._connect import connect
 from faceswap_nb._errors import (
     APIError,
     AuthError,
@@ -29,7 +30,6 @@ from faceswap_nb._errors import (
     ServerUnreachable,
     WebhookVerificationError,
 )
-from faceswap_nb._connect import connect
 from faceswap_nb._version import __version__
 from faceswap_nb.client import AsyncClient, Client, Job, JobStatus, verify_webhook
 
@@ -59,7 +59,7 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "WebhookVerificationError",
-    "connect",
     "__version__",
+    "connect",
     "verify_webhook",
 ]

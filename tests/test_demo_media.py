@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from fractions import Fraction
@@ -15,7 +16,7 @@ from faceswap_nb.engine.decode import probe, read_frames, read_image
 pytest.importorskip("skimage", reason="the [demo] extra (scikit-image) is not installed")
 pytest.importorskip("matplotlib", reason="the [demo] extra (matplotlib) is not installed")
 
-from faceswap_nb.demo_media import make_demo_media  # noqa: E402
+from faceswap_nb.demo_media import make_demo_media
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_face_photo_is_the_astronaut_in_bgr_order(demo: tuple[Path, Path]) -> No
 
 def test_the_head_moves_and_the_zoom_changes(demo_frames: list[np.ndarray]) -> None:
     gray = [frame.mean(axis=2) for frame in demo_frames]
-    steps = [np.abs(b - a).mean() for a, b in zip(gray, gray[1:])]
+    steps = [np.abs(b - a).mean() for a, b in itertools.pairwise(gray)]
     assert min(steps) > 0.5  # something moves between every pair of frames
     # Zoomed in at 2 s: the middle of the frame shows less of the photo, so it differs
     # far more from the start than consecutive frames do.

@@ -1,8 +1,8 @@
 """The public surface: what ``faceswap_nb`` and ``faceswap_nb.engine`` export."""
 
 from __future__ import annotations
-
 import __future__
+
 import inspect
 
 import pytest

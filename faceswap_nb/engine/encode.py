@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import av
 import cv2
@@ -24,6 +25,9 @@ from av.video.stream import VideoStream
 from faceswap_nb._errors import InvalidVideo, OutputNotWritable
 from faceswap_nb.engine.decode import StrPath, probe, read_frames
 from faceswap_nb.engine.types import Frame, Image, VideoInfo
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "VideoWriter",
@@ -138,7 +142,7 @@ class VideoWriter:
         self._held: av.VideoFrame | None = None
         self._durations: dict[int, int] = {}
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> Self:
         self._temp_path = _create_temp_file(self.out_path)
         try:
             self._open()

@@ -36,7 +36,7 @@ compete for the 2 cores. (Both changes together, speed benchmark: 720p swap ÷ t
 engine's I/O-path transcode 1.86 → 1.73 full-frame, 2.75 → 2.34 letterboxed.)"""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def asset_path(name: str) -> Path:
     """Path of a shipped asset, verified against the manifest's sha256.
 

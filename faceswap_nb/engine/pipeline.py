@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,7 @@ class SwapConfig:
     still_smoothing_frames: float = 4.0
     light_scale: float = 0.1
     shape_strength: float = 1.0
-    limits: decode.Limits = decode.Limits()
+    limits: decode.Limits = field(default_factory=decode.Limits)
 
 
 def _followed(

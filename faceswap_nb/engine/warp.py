@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from faceswap_nb.engine.types import Image, Points
+from faceswap_nb.engine.types import Points
 
 _SUBPIXEL_BITS = 4
 

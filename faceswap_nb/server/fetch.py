@@ -156,7 +156,8 @@ class AllowList:
     def parse(cls, entries: Iterable[str]) -> AllowList:
         """Read host names, IP addresses and CIDRs; raises ValueError naming a malformed entry."""
         if isinstance(entries, str):
-            raise ValueError("the fetch allow-list must be a list of entries, not one string")
+            # A ValueError, as for any malformed setting: the CLI and server report those.
+            raise ValueError("the fetch allow-list must be a list of entries, not one string")  # noqa: TRY004
         parsed = [_parse_entry(entry) for entry in entries]
         return cls(
             hosts=frozenset(p for p in parsed if isinstance(p, str)),

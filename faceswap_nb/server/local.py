@@ -27,6 +27,8 @@ import httpx
 from faceswap_nb.server.keys import KEY_FILE
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from faceswap_nb.client import AsyncClient, Client
 
 __all__ = ["LocalServer", "ServerStartError", "default_data_dir"]
@@ -135,7 +137,7 @@ class LocalServer:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

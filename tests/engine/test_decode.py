@@ -355,7 +355,7 @@ def test_read_image_returns_bgr_uint8(tmp_path: Path) -> None:
 
 
 def test_read_image_honours_exif_orientation(tmp_path: Path) -> None:
-    ok, jpeg = cv2.imencode(".jpg", upright_picture(64, 48))
+    _, jpeg = cv2.imencode(".jpg", upright_picture(64, 48))
     path = tmp_path / "turned.jpg"
     # Orientation 6: the camera was turned; show the picture turned 90° clockwise.
     path.write_bytes(jpeg[:2].tobytes() + _exif_orientation_segment(6) + jpeg[2:].tobytes())
@@ -382,7 +382,7 @@ def test_read_image_makes_grayscale_and_transparent_images_three_channel(tmp_pat
 @pytest.mark.parametrize("case", ["missing", "zero_bytes", "text", "corrupt_jpeg", "cut_jpeg"])
 def test_read_image_refuses_unreadable_files(tmp_path: Path, case: str) -> None:
     path = tmp_path / f"{case}.jpg"
-    ok, jpeg = cv2.imencode(".jpg", upright_picture(64, 48))
+    _, jpeg = cv2.imencode(".jpg", upright_picture(64, 48))
     if case == "zero_bytes":
         path.touch()
     elif case == "text":

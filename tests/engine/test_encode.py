@@ -202,11 +202,10 @@ def test_an_exception_in_the_with_block_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous result")
     info = tiny_info()
-    with pytest.raises(KeyboardInterrupt):
-        with VideoWriter(out, info) as writer:
-            for frame in gray_frames(info):
-                writer.write(frame)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), VideoWriter(out, info) as writer:
+        for frame in gray_frames(info):
+            writer.write(frame)
+        raise KeyboardInterrupt
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
     assert out.read_bytes() == b"previous result"  # the old file is not clobbered
 

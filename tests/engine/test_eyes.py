@@ -10,13 +10,13 @@ from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import (
+    LASH_STRETCH,
     LEFT_EYE_CONTOUR,
+    LID_REACH,
     RIGHT_EYE_CONTOUR,
     EyeRefiner,
     eye_closure,
     eye_openings,
-    LASH_STRETCH,
-    LID_REACH,
     eyelid_triangles,
     relieved_lids,
     upper_lid_stretch,
