@@ -55,12 +55,13 @@ upper lid may be drawn before ``relieved_lids`` draws more of the photo's lid in
 The mesh's first points above an eye sit just over the photo's lashes; where the target
 has a taller lid (deep-set or narrowed eyes, the glasses clip) the lashes stretched with
 it into dark, ghostly sockets. Full quality benchmark against no relief: identity share
-passes on 8 runs of 14 instead of 7 (glasses clip with fr_obama 90 → 95 %), mouth MAD
-on 10 of 15 instead of 9; eye r rises on 9 of 12 runs (retalking←deepface_img24
-0.57 → 0.74, glasses←fr_obama 0.19 → 0.27) and passes on as many (6); identity median
-+0.00 to +0.02 with roop_source, whose heavy lashes the judge reads as her (±0.01 with
-the other photos). At 1.3 the lashes thinned further, and roop_source's identity share
-on the Obama clip fell from 53 to 37 %."""
+passes on 8 runs of 14 instead of 7 (glasses clip with fr_obama 90 → 95 %); eye r rises
+on five runs (retalking←deepface_img24 0.57 → 0.74, glasses←fr_obama 0.19 → 0.31,
+Obama←deepface_img24 0.80 → 0.87), falls by 0.01–0.03 on the Hamilton clip's 34 judged
+frames, and passes on as many runs (6 of 12), as do mouth r and MAD; identity median
++0.01 to +0.02 with roop_source, whose heavy lashes the judge reads as her, ±0.01 with
+the other photos. At 1.3 the lashes thinned further, and roop_source's identity share
+on the Obama clip fell from 53 to 37 %; at 2.0 the sockets stayed on the glasses clip."""
 LID_REACH = 0.7
 """The lid's points move at most this share of the way from the lash line to the brow,
 so the brow stays where the mesh draws it."""
