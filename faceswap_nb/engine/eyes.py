@@ -61,7 +61,7 @@ Obama←deepface_img24 0.80 → 0.87), falls by 0.01–0.03 on the Hamilton clip
 frames, and passes on as many runs (6 of 12), as do mouth r and MAD; identity median
 +0.01 to +0.02 with roop_source, whose heavy lashes the judge reads as her, ±0.01 with
 the other photos. At 1.3 the lashes thinned further, and roop_source's identity share
-on the Obama clip fell from 53 to 37 %; at 2.0 the sockets stayed on the glasses clip."""
+on the Obama clip fell from 53 to 37 %."""
 LID_REACH = 0.7
 """The lid's points move at most this share of the way from the lash line to the brow,
 so the brow stays where the mesh draws it."""
