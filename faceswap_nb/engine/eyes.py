@@ -32,10 +32,12 @@ from faceswap_nb.engine.models import (
     IRIS_LANDMARKS,
     TFLiteModel,
     mesh_triangles,
+    mesh_triangles_near,
 )
 from faceswap_nb.engine.picture import Picture
 from faceswap_nb.engine.topology import LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
 from faceswap_nb.engine.types import Points
+from faceswap_nb.engine.warp import triangle_areas
 
 # Mesh indices of the iris model's first 16 contour points, for each eye seen as a right
 # eye (the left one mirrored): the lower lid from the outer corner to the inner one, as
@@ -73,10 +75,7 @@ def eyelid_triangles(ring: tuple[int, ...], *, upper_only: bool = False, layers:
     to corner): the ones an eye's opening and closing stretch. Each further layer adds
     the triangles touching those. Read-only (cached)."""
     lid = ring[8:] + ring[:1] if upper_only else ring
-    triangles = mesh_triangles()
-    touching = triangles[np.isin(triangles, lid).any(axis=1)]
-    for _ in range(layers - 1):
-        touching = triangles[np.isin(triangles, touching).any(axis=1)]
+    touching = mesh_triangles()[mesh_triangles_near(lid, layers)]
     touching.flags.writeable = False
     return touching
 
@@ -89,7 +88,7 @@ def upper_lid_stretch(points: Points, photo_points: Points) -> NDArray[np.float3
     stretches = []
     for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
         triangles = eyelid_triangles(ring, upper_only=True)
-        areas = [_area(p, triangles) / max(_width(p, ring) ** 2, 1e-6) for p in (points, photo_points)]
+        areas = [triangle_areas(p, triangles).sum() / max(_width(p, ring) ** 2, 1e-6) for p in (points, photo_points)]
         stretches.append(areas[0] / max(areas[1], 1e-6))
     return np.array(stretches, np.float32)
 
@@ -148,12 +147,6 @@ def _upwards(points: Points, ring: tuple[int, ...], brow: tuple[int, ...]) -> ND
     square = np.array([-along[1], along[0]], np.float32)
     towards_brow = points[list(brow)].mean(0) - points[list(ring)].mean(0)
     return square if square @ towards_brow > 0 else -square
-
-
-def _area(points: Points, triangles: NDArray[np.int32]) -> float:
-    first, second, third = (points[triangles[:, k]].astype(np.float64) for k in range(3))
-    (x1, y1), (x2, y2) = (second - first).T, (third - first).T
-    return float(np.abs(x1 * y2 - y1 * x2).sum() / 2)
 
 
 def _width(points: Points, ring: tuple[int, ...]) -> float:

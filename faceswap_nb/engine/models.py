@@ -65,6 +65,16 @@ def mesh_triangles() -> NDArray[np.int32]:
     return np.load(asset_path(MESH_TRIANGLES)).astype(np.int32)
 
 
+def mesh_triangles_near(vertices: tuple[int, ...], layers: int = 1) -> NDArray[np.bool_]:
+    """Which of ``mesh_triangles()`` touch any of ``vertices``; each further layer adds
+    the triangles touching those."""
+    triangles = mesh_triangles()
+    near = np.isin(triangles, vertices).any(axis=1)
+    for _ in range(layers - 1):
+        near = np.isin(triangles, triangles[near]).any(axis=1)
+    return near
+
+
 _runtime_started = False
 
 

@@ -48,6 +48,13 @@ class Region:
         return image[self.y0 : self.y1, self.x0 : self.x1]
 
 
+def triangle_areas(points: Points, triangles: NDArray[np.int32]) -> NDArray[np.float64]:
+    """(T,) area of each triangle, in pixels²."""
+    first, second, third = (points[triangles[:, k]].astype(np.float64) for k in range(3))
+    (x1, y1), (x2, y2) = (second - first).T, (third - first).T
+    return np.abs(x1 * y2 - y1 * x2) / 2
+
+
 def triangle_affines(dst: Points, src: Points, triangles: NDArray[np.int32]) -> NDArray[np.float32]:
     """(T, 2, 3) affine maps taking each destination triangle onto its source triangle."""
     return _affines(_corner_inverses(dst, triangles), src, triangles)
@@ -143,17 +150,26 @@ class MeshWarp:
             cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for image in images
         ]
 
+    def per_triangle(self, values: NDArray[np.floating]) -> NDArray[np.float32]:
+        """Each pixel of the region given its triangle's value (0 where the mesh does not
+        reach), stair-stepped by ``step`` pixels as the silhouette."""
+        cells = np.where(self._covered, values[self._ids], 0.0).astype(np.float32)
+        return self._full_size(cells)
+
     def silhouette(self) -> NDArray[np.bool_]:
         """Pixels of the region that the mesh covers (stair-stepped by ``step`` pixels).
 
         Only the outline is coarse, and the blend fades it out; the eye and mouth holes
         are drawn sharp with ``polygon_mask``.
         """
-        covered = self._covered.astype(np.uint8)
+        return self._full_size(self._covered)
+
+    def _full_size(self, cells: NDArray) -> NDArray:
+        """A grid of cells at the region's size: each cell repeated ``step`` × ``step``."""
         if self.step > 1:
-            covered = np.repeat(np.repeat(covered, self.step, axis=0), self.step, axis=1)
+            cells = np.repeat(np.repeat(cells, self.step, axis=0), self.step, axis=1)
         width, height = self.region.size
-        return covered[:height, :width].astype(bool)
+        return np.ascontiguousarray(cells[:height, :width])
 
 
 def polygon_mask(points: Points, rings: tuple[tuple[int, ...], ...], region: Region) -> NDArray[np.bool_]:

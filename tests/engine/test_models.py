@@ -124,3 +124,21 @@ class TestMeshTriangles:
         uses = [counts[frozenset((a, b))] for a, b in zip(ring, ring[1:] + ring[:1])]
 
         assert uses == [1] * len(ring)
+
+
+class TestMeshTrianglesNear:
+    def test_the_first_layer_is_the_triangles_touching_the_vertices(self) -> None:
+        triangles = models.mesh_triangles()
+
+        near = models.mesh_triangles_near(INNER_LIPS_RING)
+
+        assert near.shape == (len(triangles),) and near.any()
+        assert all(bool(set(t) & set(INNER_LIPS_RING)) == hit for t, hit in zip(triangles.tolist(), near))
+
+    def test_each_layer_adds_the_triangles_touching_the_last(self) -> None:
+        triangles = models.mesh_triangles()
+        first, second = (models.mesh_triangles_near(INNER_LIPS_RING, layers) for layers in (1, 2))
+
+        assert np.all(second[first]) and second.sum() > first.sum()
+        touched = set(triangles[first].ravel().tolist())
+        assert all(set(t) & touched for t in triangles[second].tolist())

@@ -17,6 +17,7 @@ from faceswap_nb.engine.warp import (
     disc_mask,
     polygon_mask,
     triangle_affines,
+    triangle_areas,
     triangle_ids,
 )
 
@@ -121,6 +122,14 @@ class TestTriangleAffines:
 
         assert affines.shape == (1, 2, 3)
         assert np.isfinite(affines).all()
+
+
+class TestTriangleAreas:
+    def test_are_the_areas_whichever_way_round_the_corners_go(self) -> None:
+        points = np.array([[0, 0], [4, 0], [0, 3], [4, 3]], np.float32)
+        triangles = np.array([[0, 1, 2], [0, 2, 1], [1, 3, 2]], np.int32)
+
+        np.testing.assert_allclose(triangle_areas(points, triangles), [6.0, 6.0, 6.0])
 
 
 class TestTriangleIds:
@@ -232,6 +241,27 @@ class TestMeshWarp:
         eye = _inside(points[ring], region)
         assert eye.sum() > 20
         assert not covered[eye].any()
+
+    def test_per_triangle_paints_each_pixel_with_its_triangles_value(
+        self, astronaut_mesh: tuple[np.ndarray, np.ndarray]
+    ) -> None:
+        points, depth = astronaut_mesh
+        triangles = mesh_triangles()
+        region = Region.around(points, (512, 512, 3), margin=4.0)
+        warp = MeshWarp(points, depth, triangles, region, step=1)
+        values = np.arange(len(triangles), dtype=np.float32) + 1
+
+        painted = warp.per_triangle(values)
+
+        def expected(step: int) -> np.ndarray:
+            ids = triangle_ids(points, depth, triangles, region, step)
+            cells = np.where(ids >= 0, ids + 1, 0)  # the value of each cell's triangle
+            width, height = region.size
+            return np.repeat(np.repeat(cells, step, axis=0), step, axis=1)[:height, :width]
+
+        np.testing.assert_array_equal(painted, expected(1))
+        coarse = MeshWarp(points, depth, triangles, region, step=2).per_triangle(values)
+        np.testing.assert_array_equal(coarse, expected(2))  # one value per 2 × 2 pixels
 
     def test_polygon_mask_finds_the_mouth_between_the_lips(
         self, astronaut_mesh: tuple[np.ndarray, np.ndarray], astronaut_region: Region
