@@ -11,8 +11,10 @@ import pytest
 from faceswap_nb.engine import render
 from faceswap_nb.engine.eyes import LASH_STRETCH, eyelid_triangles, upper_lid_stretch
 from faceswap_nb.engine.landmarks import face_width
+from faceswap_nb.engine.models import mesh_triangles, mesh_triangles_near
 from faceswap_nb.engine.render import (
     MOUTH_CORNER_ZONE,
+    SPREAD_LAYERS,
     STRETCH_FROM,
     STRETCH_TO,
     Timings,
@@ -199,6 +201,32 @@ class TestRenderFace:
         stretched = dark_on_lids()
 
         assert 0 < relieved < 0.8 * stretched
+
+    def test_a_patch_of_the_photo_spread_far_around_the_mouth_shows_the_targets_skin(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        # The photo's mesh says its mouth's surroundings are bunched up (as a broad
+        # smile's folds are): the warp must spread that patch over the target's.
+        around = np.unique(mesh_triangles()[mesh_triangles_near(OUTER_LIPS_RING, SPREAD_LAYERS)])
+        centre = grace_source.points[list(OUTER_LIPS_RING)].mean(0)
+        bunched = grace_source.points.copy()
+        bunched[around] = centre + 0.45 * (bunched[around] - centre)
+        smiling = dataclasses.replace(grace_source, points=bunched)
+        usual, drawn = original.copy(), original.copy()
+
+        render_face(usual, face, grace_source, 0.1, Timings())
+        render_face(drawn, face, smiling, 0.1, Timings())
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        lips = polygon_mask(face.landmarks, (OUTER_LIPS_RING,), whole)
+        width = face_width(face.landmarks)
+        near_mouth = disc_mask(face.landmarks, MOUTH_CORNERS, 0.2 * width, whole) & ~cv2.dilate(
+            lips.view(np.uint8), np.ones((int(0.1 * width),) * 2, np.uint8)
+        ).view(bool)
+        to_original = [np.abs(image.astype(int) - original.astype(int)).max(axis=2)[near_mouth].mean()
+                       for image in (usual, drawn)]
+        assert to_original[1] < 0.5 * to_original[0]
 
     def test_an_off_frame_face_is_skipped(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
