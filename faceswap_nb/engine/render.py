@@ -140,6 +140,15 @@ def _spread(points: Points, photo_points: Points) -> NDArray[np.float64]:
     return np.where(_around_mouth(), drawn / np.maximum(photo * scale, 1e-6), 0.0)
 
 
+def _show_through(face: Image, target: Image, weight: NDArray[np.float32], softness: float) -> None:
+    """Blend ``target`` into ``face`` in place by ``weight`` blurred by ``softness``
+    pixels, touching only the box that the blurred weight reaches."""
+    x, y, width, height = cv2.boundingRect((weight > 0).view(np.uint8))
+    reach = int(np.ceil(4 * softness)) + 1  # OpenCV's float kernels end at 4 sigma
+    box = (slice(max(y - reach, 0), y + height + reach), slice(max(x - reach, 0), x + width + reach))
+    face[box] = alpha_blend(target[box], face[box], cv2.GaussianBlur(weight[box], (0, 0), softness))
+
+
 @functools.lru_cache(maxsize=1)
 def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
     """For each eye (right, left): its ring and the ``EYELID_LAYERS`` of triangles
@@ -209,10 +218,9 @@ def render_face(
             # larger weight would win).
             lit = alpha_blend(holes, lit, np.maximum.reduce(eyelids))
         # A smile's folds, unfolded over a mouth that does not smile: the target's skin.
-        spread = warp.per_triangle(_spread(points, photo_points))
-        unfolded = smoothstep((spread - SPREAD_FROM) / (SPREAD_TO - SPREAD_FROM))
-        if unfolded.any():
-            lit = alpha_blend(holes, lit, cv2.GaussianBlur(unfolded, (0, 0), SPREAD_SOFTNESS * width))
+        unfolded = smoothstep((_spread(points, photo_points) - SPREAD_FROM) / (SPREAD_TO - SPREAD_FROM))
+        if unfolded.max() > 0:
+            _show_through(lit, holes, warp.per_triangle(unfolded), SPREAD_SOFTNESS * width)
         # Along the photo's own outline (its ears, earrings, hair) the target stays.
         weight = blend_weights(covered | in_holes, width) * interior
         if occluded is not None:
