@@ -86,6 +86,15 @@ clip, whose near eye reads 2.4 and whose eyes look right. Full benchmark: the so
 are gone from the contact sheets, at a cost in identity share on the glasses clip
 (roop_source, fr_obama, deepface_img24: 100/100/~90 % → 88/96/83 %), whose eyes are
 now often the target's."""
+STRETCH_WIPE = 0.03
+"""There, the target's own lids show from the eye outwards, as far across the lid zone
+as the stretch calls for, fading over this fraction of the face width. A cross-fade of
+the two lids at part weight showed both lash lines: a ghosted double eye (the glasses
+clip with roop_source, frames 37 and 73). Full benchmark: only roop_source's runs
+stretch that far; pass counts unchanged; glasses←roop_source identity share 78 → 70 %
+(more of the target's eyes show), eye r on the Hamilton and Obama clips with it
+0.62 → 0.66 and 0.82 → 0.84. Blinks keep the cross-fade: their lids close from the
+lash line in the target too."""
 
 SPREAD_FROM, SPREAD_TO = 1.5, 3.0
 """Around the mouth (``SPREAD_LAYERS`` of triangles out from the lips), where the warp
@@ -149,6 +158,25 @@ def _show_through(face: Image, target: Image, weight: NDArray[np.float32], softn
     face[box] = alpha_blend(target[box], face[box], cv2.GaussianBlur(weight[box], (0, 0), softness))
 
 
+def _targets_lids(
+    points: Points, lids: tuple[tuple[int, ...], ...], region: Region, width: float, closure: float,
+    stretched: float,
+) -> NDArray[np.float32]:
+    """How much of the target's own lids shows over one eye (``lids``: its ring, then the
+    triangles around it): all of the zone in proportion to ``closure``, and the zone out
+    from the eye as far as ``stretched`` (0–1) reaches across it."""
+    zone = polygon_mask(points, lids, region)
+    weights = part_weights(zone, width, grow=EYELID_FADE)
+    shown = closure * weights
+    if stretched > 0:
+        fade = STRETCH_WIPE * width
+        eye = polygon_mask(points, lids[:1], region)
+        from_eye = cv2.distanceTransform((~eye).view(np.uint8), cv2.DIST_L2, 3)
+        reach = stretched * (float(from_eye[zone].max(initial=0.0)) + fade)
+        shown = np.maximum(shown, weights * (1.0 - smoothstep((from_eye - reach) / fade + 0.5)))
+    return shown
+
+
 @functools.lru_cache(maxsize=1)
 def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
     """For each eye (right, left): its ring and the ``EYELID_LAYERS`` of triangles
@@ -207,11 +235,10 @@ def render_face(
         # only has a thin strip of open lid to stretch over them.
         stretch = float(upper_lid_stretch(points, source.points).min())
         stretched = float(smoothstep(np.float32((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM))))
-        shown = [max(closure, stretched) for closure in face.eye_closure]
         eyelids = [
-            amount * part_weights(polygon_mask(points, lids, region), width, grow=EYELID_FADE)
-            for lids, amount in zip(_eyelids(), shown)
-            if amount > 0
+            _targets_lids(points, lids, region, width, closure, stretched)
+            for lids, closure in zip(_eyelids(), face.eye_closure)
+            if max(closure, stretched) > 0
         ]
         if eyelids:
             # One blend serves both eyes: their zones lie apart (where they met, the

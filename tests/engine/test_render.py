@@ -164,6 +164,31 @@ class TestRenderFace:
                            for image in (usual, drawn)]
             assert to_original[1] < 0.5 * to_original[0]
 
+    def test_lids_the_photo_would_half_stretch_are_the_targets_near_the_eye_only(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        raised = face.landmarks.copy()
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
+            raised[over_lid, 1] -= 0.9 * np.hypot(*(raised[ring[0]] - raised[ring[8]]))
+        stretch = upper_lid_stretch(raised, grace_source.points).min()
+        assert STRETCH_FROM + 0.3 < stretch < STRETCH_TO - 0.3  # shown at about half
+        drawn = original.copy()
+
+        render_face(drawn, FaceObservation(0, raised, face.depth), grace_source, 0.1, Timings())
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        difference = np.abs(drawn.astype(int) - original.astype(int)).max(axis=2)
+        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+            eye = polygon_mask(raised, (ring,), whole).view(np.uint8)
+            zone = polygon_mask(raised, tuple(map(tuple, eyelid_triangles(ring, layers=2).tolist())), whole)
+            from_eye = cv2.distanceTransform(1 - eye, cv2.DIST_L2, 3)
+            lash_line = (from_eye > 0) & (from_eye <= 2)
+            far_side = zone & (from_eye > 0.8 * from_eye[zone].max())
+            # Not a cross-fade: the target's own lash line, and the photo's lid beyond.
+            assert difference[lash_line].mean() < 2 and difference[far_side].mean() > 8
+
     def test_a_taller_lid_keeps_the_photos_lash_line_thin(
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace,
         monkeypatch: pytest.MonkeyPatch,
