@@ -1,4 +1,5 @@
-"""Fixtures shared by the engine's tests: public-domain faces that ship in packages."""
+"""Fixtures shared by the engine's tests: public-domain faces that ship in packages, and
+meshes drawn the way the tests need them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 
 from faceswap_nb.engine.detect import FaceDetector
+from faceswap_nb.engine.eyes import eyelid_triangles
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.source import SourceFace
+from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation
 from tests.media import GRACE_HOPPER, astronaut
 
@@ -28,3 +31,13 @@ def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
     found = mesh(frame, roi_from_landmarks(first[0]))
     assert found is not None
     return frame, FaceObservation(0, found[0], found[1])
+
+
+def with_tall_lids(points: np.ndarray, lift: float) -> np.ndarray:
+    """``points`` with the mesh points over both upper lids raised by ``lift`` eye widths,
+    as a mesh that places the lid's far edge high draws them."""
+    raised = points.copy()
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
+        raised[over_lid, 1] -= lift * np.hypot(*(points[ring[0]] - points[ring[8]]))
+    return raised

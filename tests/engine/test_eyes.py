@@ -27,6 +27,7 @@ from faceswap_nb.engine.landmarks import (
     roi_from_landmarks,
 )
 from faceswap_nb.engine.topology import LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
+from tests.engine.conftest import with_tall_lids
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +174,6 @@ class TestUpperLidStretch:
             assert beyond and all(set(t) & set(first.ravel().tolist()) for t in beyond)
 
 
-def _with_tall_lids(points: np.ndarray, lift: float) -> np.ndarray:
-    """``points`` with the mesh points over both upper lids raised by ``lift`` eye widths."""
-    raised = points.copy()
-    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-        over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
-        raised[over_lid, 1] -= lift * np.hypot(*(points[ring[0]] - points[ring[8]]))
-    return raised
-
-
 class TestRelievedLids:
     def test_lids_drawn_as_the_photo_has_them_leave_the_photo_as_it_is(self, astronaut):
         _, points = astronaut
@@ -194,7 +186,7 @@ class TestRelievedLids:
 
     def test_a_taller_lid_draws_more_of_the_photos_lid_and_stretches_it_less(self, astronaut):
         _, points = astronaut
-        tall = _with_tall_lids(points, 0.3)
+        tall = with_tall_lids(points, 0.3)
 
         relieved = relieved_lids(tall, points)
 
@@ -217,7 +209,7 @@ class TestRelievedLids:
     def test_the_lid_never_reaches_the_brow_however_tall_it_is_drawn(self, astronaut):
         _, points = astronaut
 
-        relieved = relieved_lids(_with_tall_lids(points, 5.0), points)
+        relieved = relieved_lids(with_tall_lids(points, 5.0), points)
 
         for ring, brow in ((RIGHT_EYE_RING, RIGHT_BROW), (LEFT_EYE_RING, LEFT_BROW)):
             lashes = points[list(ring[9:])]

@@ -30,6 +30,7 @@ from faceswap_nb.engine.topology import (
 )
 from faceswap_nb.engine.types import FaceObservation
 from faceswap_nb.engine.warp import Region, disc_mask, polygon_mask
+from tests.engine.conftest import with_tall_lids
 
 
 def face_skin(face: FaceObservation, shape: tuple[int, ...], *, towards_nose: float = 0.5) -> np.ndarray:
@@ -144,11 +145,7 @@ class TestRenderFace:
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
         original, face = astronaut_face
-        raised = face.landmarks.copy()
-        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-            brow_side = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
-            eye_width = np.hypot(*(raised[ring[0]] - raised[ring[8]]))
-            raised[brow_side, 1] -= 1.5 * eye_width  # the mesh puts the lid's far edge high
+        raised = with_tall_lids(face.landmarks, 1.5)
         tall_lids = FaceObservation(0, raised, face.depth)  # not a blink: eye_closure is 0
         assert np.all(upper_lid_stretch(raised, grace_source.points) > STRETCH_TO)
         usual, drawn = original.copy(), original.copy()
@@ -168,10 +165,7 @@ class TestRenderFace:
         self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
     ) -> None:
         original, face = astronaut_face
-        raised = face.landmarks.copy()
-        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-            over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
-            raised[over_lid, 1] -= 0.9 * np.hypot(*(raised[ring[0]] - raised[ring[8]]))
+        raised = with_tall_lids(face.landmarks, 0.9)
         stretch = upper_lid_stretch(raised, grace_source.points).min()
         assert STRETCH_FROM + 0.3 < stretch < STRETCH_TO - 0.3  # shown at about half
         drawn = original.copy()
@@ -200,10 +194,7 @@ class TestRenderFace:
             upper = np.round(grace_source.points[list(ring[8:] + ring[:1])]).astype(np.int32)
             cv2.polylines(lashes, [upper], False, (0, 0, 0), 4)
         painted = dataclasses.replace(grace_source, image=lashes)
-        raised = face.landmarks.copy()
-        for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-            over_lid = np.setdiff1d(eyelid_triangles(ring, upper_only=True), ring)
-            raised[over_lid, 1] -= 0.5 * np.hypot(*(raised[ring[0]] - raised[ring[8]]))
+        raised = with_tall_lids(face.landmarks, 0.5)
         tall_lids = FaceObservation(0, raised, face.depth)
         stretch = upper_lid_stretch(raised, grace_source.points)
         # Taller than the relief allows, short of where the target's own lids show.
