@@ -93,8 +93,8 @@ the two lids at part weight showed both lash lines: a ghosted double eye (the gl
 clip with roop_source, frames 37 and 73). Full benchmark: only roop_source's runs
 stretch that far; pass counts unchanged; glasses←roop_source identity share 78 → 70 %
 (more of the target's eyes show), eye r on the Hamilton and Obama clips with it
-0.62 → 0.66 and 0.82 → 0.84. Blinks keep the cross-fade: their lids close from the
-lash line in the target too."""
+0.62 → 0.66 and 0.82 → 0.84. Blinks keep the cross-fade: wiped in too, the Obama
+clip's blinks read worse to the judge (eye r with fr_obama 0.77 → 0.64, 86 frames)."""
 
 SPREAD_FROM, SPREAD_TO = 1.5, 3.0
 """Around the mouth (``SPREAD_LAYERS`` of triangles out from the lips), where the warp
