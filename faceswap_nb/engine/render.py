@@ -134,19 +134,19 @@ def _triangles_with_holes() -> NDArray[np.int32]:
 
 @functools.lru_cache(maxsize=1)
 def _around_mouth() -> NDArray[np.bool_]:
-    """Which of ``_triangles_with_holes()`` lie within ``SPREAD_LAYERS`` of the lips
-    (the holes show the target anyway)."""
-    return np.concatenate([mesh_triangles_near(OUTER_LIPS_RING, SPREAD_LAYERS), np.zeros(len(hole_triangles()), bool)])
+    """Which of the mesh's triangles lie within ``SPREAD_LAYERS`` of the lips."""
+    return mesh_triangles_near(OUTER_LIPS_RING, SPREAD_LAYERS)
 
 
 def _spread(points: Points, photo_points: Points) -> NDArray[np.float64]:
-    """For each triangle around the mouth (0 elsewhere): its area drawn on ``points``
-    over its area on the photo, relative to the same ratio for the whole mesh."""
-    triangles = _triangles_with_holes()
-    drawn, photo = triangle_areas(points, triangles), triangle_areas(photo_points, triangles)
-    mesh = slice(0, len(mesh_triangles()))  # the holes come after the mesh's own triangles
-    scale = drawn[mesh].sum() / max(photo[mesh].sum(), 1e-6)
-    return np.where(_around_mouth(), drawn / np.maximum(photo * scale, 1e-6), 0.0)
+    """For each of ``_triangles_with_holes()`` around the mouth (0 elsewhere, and on the
+    holes, which show the target anyway): its area drawn on ``points`` over its area on
+    the photo, relative to the same ratio for the whole mesh."""
+    mesh = mesh_triangles()
+    drawn, photo = triangle_areas(points, mesh), triangle_areas(photo_points, mesh)
+    scale = drawn.sum() / max(photo.sum(), 1e-6)
+    spread = np.where(_around_mouth(), drawn / np.maximum(photo * scale, 1e-6), 0.0)
+    return np.concatenate([spread, np.zeros(len(hole_triangles()))])
 
 
 def _show_through(face: Image, target: Image, weight: NDArray[np.float32], softness: float) -> None:
