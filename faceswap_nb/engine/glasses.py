@@ -41,13 +41,19 @@ def wears_glasses(image: Image, points: Points) -> bool:
     width = face_width(points)
     if width < MIN_WIDTH:
         return False
-    lightness = cv2.GaussianBlur(to_lab(image)[..., 0], (0, 0), 0.005 * width)
     size = int(FRAME * width) | 1
+    # Only the band around the eyes is judged: the black-hat of a pixel reads two
+    # kernels' width around it, and the blur four sigmas.
+    around = Region.around(
+        points[list(RIGHT_EYE_RING + LEFT_EYE_RING)], image.shape, margin=(REACH + 0.02) * width + 2 * size + 2
+    )
+    if around is None:
+        return False
+    lightness = cv2.GaussianBlur(to_lab(around.of(image))[..., 0], (0, 0), 0.005 * width)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     darker = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
-    whole = Region(0, 0, image.shape[1], image.shape[0])
-    eyes = polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), whole).view(np.uint8)
-    brows = polygon_mask(points, (RIGHT_BROW, LEFT_BROW), whole).view(np.uint8)
+    eyes = polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), around).view(np.uint8)
+    brows = polygon_mask(points, (RIGHT_BROW, LEFT_BROW), around).view(np.uint8)
     band = _grown(eyes, REACH * width) & ~_grown(eyes, 0.012 * width) & ~_grown(brows, 0.005 * width)
     return float(darker[band > 0].mean()) > DARKER if band.any() else False
 
