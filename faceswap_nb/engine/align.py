@@ -15,9 +15,10 @@ speech. Moving them, or drawing a (usually smiling) photo's lips over them, made
 judge's mouth opening follow the target far worse (mouth r −0.45 to 0.90 on five
 benchmark pairs, against 0.79–0.98 pinned) for an identity cost of 0.01–0.09.
 
-The eyes and the inner mouth are holes in the mesh: their pixels come from the target
-frame, moved from where the target's eyes and mouth are to where the reshaped mesh
-puts them (``HOLE_RINGS``, filled as triangle fans).
+The inner mouth is a hole in the mesh: its pixels come from the target frame, moved
+from where the target's mouth is to where the reshaped mesh puts it (``HOLE_RINGS``,
+filled as a triangle fan). The eyes are the photo's, looking where the target's look
+(``eyes.eye_triangles``).
 """
 
 from __future__ import annotations
@@ -28,18 +29,13 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.mask import smoothstep
-from faceswap_nb.engine.topology import (
-    INNER_LIPS_RING,
-    LEFT_EYE_RING,
-    OUTER_LIPS_RING,
-    RIGHT_EYE_RING,
-)
+from faceswap_nb.engine.topology import EYES, INNER_LIPS_RING, MESH_POINTS, OUTER_LIPS_RING
 from faceswap_nb.engine.types import Points
 
-HOLE_RINGS = (RIGHT_EYE_RING, LEFT_EYE_RING, INNER_LIPS_RING)
+HOLE_RINGS = (INNER_LIPS_RING,)
 # Parts that move as one: they take the source's position but keep the target's own
 # shape, because their shape is expression (a blink), not identity.
-RIGID_PARTS = (RIGHT_EYE_RING, LEFT_EYE_RING)
+RIGID_PARTS = tuple(ring for ring, _ in EYES)
 LIPS = INNER_LIPS_RING + OUTER_LIPS_RING
 
 
@@ -49,7 +45,7 @@ def fan(ring: tuple[int, ...]) -> NDArray[np.int32]:
 
 
 def hole_triangles() -> NDArray[np.int32]:
-    """Triangles covering both eyes and the inner mouth."""
+    """Triangles covering the inner mouth."""
     return np.concatenate([fan(ring) for ring in HOLE_RINGS])
 
 
@@ -71,7 +67,7 @@ class ShapeTransfer:
     """Moves a target mesh towards the source face's shape (see the module docstring).
 
     Args:
-        points, depth: the source face's mesh (468, 2) and depth (468,).
+        points, depth: the source face's mesh (468 or more, 2) and its depth (468,).
         strength: 0 keeps the target's shape, 1 takes the source's.
         reach: smoothing radius, as a fraction of the face width.
         rim: the band along the outline that keeps the target's points, same unit.
@@ -83,6 +79,7 @@ class ShapeTransfer:
         self, points: Points, depth: NDArray[np.float32], *, strength: float = 1.0,
         reach: float = 0.05, rim: float = 0.1, pin: float = 0.05,
     ) -> None:
+        points = points[:MESH_POINTS]
         self._source = np.column_stack([points, depth]).astype(np.float64)
         width = face_width(points)
         squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
@@ -95,11 +92,17 @@ class ShapeTransfer:
         self._weight = (strength * ramp).astype(np.float32)[:, None]
 
     def __call__(self, points: Points, depth: NDArray[np.float32]) -> Points:
-        """The target mesh ``points`` reshaped towards the source face."""
-        target = np.column_stack([points, depth]).astype(np.float64)
+        """The target mesh ``points`` reshaped towards the source face; its iris
+        centres, if it has them, move with their eyes."""
+        target = np.column_stack([points[:MESH_POINTS], depth]).astype(np.float64)
         scale, rotation, shift = similarity_3d(self._source, target)
         fitted = scale * self._source @ rotation.T + shift
         offset = self._smooth @ (fitted - target)[:, :2].astype(np.float32)
         for part in RIGID_PARTS:
             offset[list(part)] = offset[list(part)].mean(0)
-        return (points + self._weight * offset).astype(np.float32)
+        reshaped = points.astype(np.float32)  # a copy
+        reshaped[:MESH_POINTS] += self._weight * offset
+        for ring, iris in EYES:
+            if iris < len(points):  # the iris goes where its eye goes: the look stays the target's
+                reshaped[iris] += (reshaped[list(ring)] - points[list(ring)]).mean(0)
+        return reshaped

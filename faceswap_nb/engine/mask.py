@@ -1,8 +1,8 @@
 """Masks: where the new face is drawn, and how softly its edges fade into the frame.
 
 The outline fades over a band inside the face (a fraction of its width) so the jaw,
-hairline and temples of the target stay untouched; the eye and mouth holes keep a
-narrow fade so lids and lips stay crisp. The target's lips are kept with a soft band
+hairline and temples of the target stay untouched; the mouth's hole keeps a narrow
+fade so the lips stay crisp. The target's lips are kept with a soft band
 around them (``part_weights``).
 """
 
@@ -22,7 +22,7 @@ def smoothstep(x: NDArray[np.floating]) -> NDArray[np.floating]:
 
 
 def fill_holes(covered: NDArray[np.bool_]) -> NDArray[np.uint8]:
-    """The face's outer silhouette: ``covered`` with the eye and mouth holes filled."""
+    """The face's outer silhouette: ``covered`` with its holes (the mouth) filled."""
     contours, _ = cv2.findContours(covered.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     silhouette = np.zeros(covered.shape, np.uint8)
     cv2.drawContours(silhouette, contours, -1, 1, thickness=cv2.FILLED)
@@ -38,7 +38,7 @@ def blend_weights(
     Args:
         covered: pixels the warped mesh reaches.
         face_width: in pixels; ``inset`` and ``fade`` are fractions of it.
-        hole_fade: blur (pixels) at the eye and mouth holes.
+        hole_fade: blur (pixels) at the edge of the holes (the mouth).
     """
     silhouette = fill_holes(covered)
     inside = cv2.distanceTransform(silhouette, cv2.DIST_L2, 3)

@@ -17,7 +17,13 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.align import HOLE_RINGS, ShapeTransfer, hole_triangles
 from faceswap_nb.engine.blend import alpha_blend
-from faceswap_nb.engine.eyes import eyelid_triangles, relieved_lids, upper_lid_stretch
+from faceswap_nb.engine.eyes import (
+    eye_triangles,
+    eyelid_triangles,
+    irises_inside,
+    relieved_lids,
+    upper_lid_stretch,
+)
 from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.light import match_detail, transfer_lighting
 from faceswap_nb.engine.mask import (
@@ -29,7 +35,7 @@ from faceswap_nb.engine.mask import (
 from faceswap_nb.engine.models import mesh_triangles, mesh_triangles_near
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
-from faceswap_nb.engine.topology import LEFT_EYE_RING, MOUTH_CORNERS, OUTER_LIPS_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import EYES, LEFT_EYE_RING, MOUTH_CORNERS, OUTER_LIPS_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation, Image, Points
 from faceswap_nb.engine.warp import MeshWarp, Region, disc_mask, polygon_mask, triangle_areas
 
@@ -128,8 +134,14 @@ class Timings(dict[str, float]):
 
 
 @functools.lru_cache(maxsize=1)
-def _triangles_with_holes() -> NDArray[np.int32]:
-    return np.concatenate([mesh_triangles(), hole_triangles()])
+def _drawn_triangles() -> NDArray[np.int32]:
+    """The mesh's triangles, then the eyes', then the inner mouth's."""
+    return np.concatenate([mesh_triangles(), eye_triangles(), hole_triangles()])
+
+
+def _with_iris_depth(depth: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The mesh's ``depth`` with each iris centre given its eye's mean depth."""
+    return np.append(depth, [depth[list(ring)].mean() for ring, _ in EYES]).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,14 +151,14 @@ def _around_mouth() -> NDArray[np.bool_]:
 
 
 def _spread(points: Points, photo_points: Points) -> NDArray[np.float64]:
-    """For each of ``_triangles_with_holes()`` around the mouth (0 elsewhere, and on the
-    holes, which show the target anyway): its area drawn on ``points`` over its area on
-    the photo, relative to the same ratio for the whole mesh."""
+    """For each of ``_drawn_triangles()`` around the mouth (0 elsewhere, and on the eyes
+    and the mouth's hole): its area drawn on ``points`` over its area on the photo,
+    relative to the same ratio for the whole mesh."""
     mesh = mesh_triangles()
     drawn, photo = triangle_areas(points, mesh), triangle_areas(photo_points, mesh)
     scale = drawn.sum() / max(photo.sum(), 1e-6)
     spread = np.where(_around_mouth(), drawn / np.maximum(photo * scale, 1e-6), 0.0)
-    return np.concatenate([spread, np.zeros(len(hole_triangles()))])
+    return np.concatenate([spread, np.zeros(len(_drawn_triangles()) - len(mesh))])
 
 
 def _show_through(face: Image, target: Image, weight: NDArray[np.float32], softness: float) -> None:
@@ -172,7 +184,8 @@ def _targets_lids(
         fade = STRETCH_WIPE * width
         eye = polygon_mask(points, lids[:1], region)
         from_eye = cv2.distanceTransform((~eye).view(np.uint8), cv2.DIST_L2, 3)
-        reach = stretched * (float(from_eye[zone].max(initial=0.0)) + fade)
+        # From nothing at all (the eye is the photo's) to the whole zone.
+        reach = stretched * (float(from_eye[zone].max(initial=0.0)) + fade) - fade / 2
         shown = np.maximum(shown, weights * (1.0 - smoothstep((from_eye - reach) / fade + 0.5)))
     return shown
 
@@ -202,24 +215,29 @@ def render_face(
         return False
     width = face_width(face.landmarks)
     target = region.of(frame)
+    landmarks = irises_inside(face.landmarks)
     with timings.stage("align"):
-        points = shape(face.landmarks, face.depth) if shape is not None else face.landmarks
+        points = shape(landmarks, face.depth) if shape is not None else landmarks
     with timings.stage("warp"):
-        warp = MeshWarp(points, face.depth, _triangles_with_holes(), region)
+        warp = MeshWarp(points, _with_iris_depth(face.depth), _drawn_triangles(), region)
         # Where the target's lids are taller than the photo's, its lashes stay thin.
-        photo_points = relieved_lids(points, source.points)
+        photo_points = relieved_lids(points, irises_inside(source.points))
         warped, interior = warp.sample_all((source.image, source.interior), photo_points)
-        # The target's own eyes and inner mouth, moved to where the reshaped mesh has them.
-        holes = warp.sample(frame, face.landmarks)
+        # The target's own face, moved to where the reshaped mesh has it: its inner
+        # mouth, and its lids and lips where they show.
+        holes = warp.sample(frame, landmarks)
         in_holes = polygon_mask(points, HOLE_RINGS, region)
         covered = warp.silhouette() & ~in_holes
+        # Inside the eyes the two faces differ in colour, not in light, and nothing there
+        # is skin to tell an occluder from.
+        skin_covered = covered & ~polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), region)
     occluded = None
     if occlusion is not None:
         with timings.stage("occlusion"):
-            occluded = occlusion(frame, face.track_id, face.landmarks, region, covered, width)
+            occluded = occlusion(frame, face.track_id, face.landmarks, region, skin_covered, width)
     lips = polygon_mask(points, (OUTER_LIPS_RING,), region)
     with timings.stage("light"):
-        skin = skin_weights(covered, occluded)
+        skin = skin_weights(skin_covered, occluded)
         mouth = part_weights(lips, width, grow=MOUTH_ZONE)
         lit = transfer_lighting(
             warped, target, skin, width, scale=light_scale, zone=mouth, zone_scale=MOUTH_LIGHT_SCALE,

@@ -49,7 +49,8 @@ _FOLD_TEXTURE = 0.01  # fraction of the face width: finer detail (pores, stubble
 
 @dataclass(frozen=True)
 class SourceFace:
-    """The source photo cropped around its largest face, that face's mesh, and how far
+    """The source photo cropped around its largest face, that face's mesh (with its iris
+    centres, as ``FaceObservation.landmarks``), and how far
     each pixel of the crop lies inside the mesh's outline (``interior``: 0 on and
     outside it, 1 from ``OUTLINE_FADE`` face widths in)."""
 

@@ -1,7 +1,8 @@
 """Named parts of MediaPipe's 468-point face mesh: indices into its points.
 
 Rings are closed loops in order around the part (the eye rings start at the outer
-corner and run along the lower lid first).
+corner and run along the lower lid first). After the mesh's points, the iris model adds
+the centre of each iris (``eyes.EyeRefiner``), as MediaPipe's refined mesh does.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ OUTER_LIPS_RING = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 
 RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 NOSTRILS = (98, 327, 2, 97, 326, 94, 19, 64, 294, 48, 278, 240, 460)
+
+MESH_POINTS = 468
+# The iris centres (the subject's right, then left), after the mesh's own points.
+RIGHT_IRIS, LEFT_IRIS = MESH_POINTS, MESH_POINTS + 1
+EYES = ((RIGHT_EYE_RING, RIGHT_IRIS), (LEFT_EYE_RING, LEFT_IRIS))
 
 # Outer eye corners (the subject's right, then left): they set the roll of a face.
 RIGHT_EYE_CORNER, LEFT_EYE_CORNER = RIGHT_EYE_RING[0], LEFT_EYE_RING[0]

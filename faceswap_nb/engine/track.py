@@ -34,6 +34,7 @@ from faceswap_nb.engine.topology import (
     INNER_LIPS_RING,
     LEFT_EYE_CORNER,
     LEFT_EYE_RING,
+    MESH_POINTS,
     OUTER_LIPS_RING,
     RIGHT_EYE_CORNER,
     RIGHT_EYE_RING,
@@ -230,10 +231,10 @@ def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: flo
     """Zero-phase temporal smoothing of a track's landmarks, in place.
 
     The whole track is known before rendering, so a centred Gaussian removes the mesh's
-    jitter without the lag a causal filter would add. The eyes and lips carry blinks
-    and speech, which last a few frames, so they get the lighter ``expressive_sigma``
-    (``expressive_points``); everything else, the heavier ``sigma`` that keeps the skin
-    from shimmering. Where the head moves slower than ``MOVING_FROM`` face widths a
+    jitter without the lag a causal filter would add. The eyes and lips carry blinks,
+    looks and speech, which last a few frames, so they get the lighter
+    ``expressive_sigma`` (``expressive_points`` and the irises); everything else, the
+    heavier ``sigma`` that keeps the skin from shimmering. Where the head moves slower than ``MOVING_FROM`` face widths a
     frame, the skin's sigma grows to ``still_sigma`` (when larger): a still face
     shows every bit of jitter, a fast one would be left behind by a wide filter.
     """
@@ -243,6 +244,7 @@ def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: flo
     smoothed = stacked.copy()
     steady = np.ones(stacked.shape[1], bool)
     steady[expressive_points()] = False
+    steady[MESH_POINTS:] = False  # the irises: a look is as quick as a blink
     for where, width in ((steady, sigma), (~steady, expressive_sigma)):
         if width > 0:
             smoothed[:, where] = gaussian_filter1d(stacked[:, where], width, axis=0, mode="nearest")

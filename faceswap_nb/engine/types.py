@@ -65,11 +65,12 @@ class Detection:
 
 @dataclass
 class FaceObservation:
-    """A tracked face in one frame: its 468 mesh points and the track it belongs to."""
+    """A tracked face in one frame: its mesh points and the track it belongs to."""
 
     track_id: int
     landmarks: Points
-    """(468, 2) mesh points in frame pixels (smoothed over time)."""
+    """(470, 2) in frame pixels, smoothed over time: the 468 mesh points, then the two
+    iris centres (``topology.RIGHT_IRIS``, ``LEFT_IRIS``)."""
     depth: NDArray[np.float32]
     """(468,) relative depth of each mesh point (larger is further from the camera)."""
     eye_closure: tuple[float, float] = (0.0, 0.0)

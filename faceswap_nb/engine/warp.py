@@ -2,9 +2,9 @@
 
 Every triangle of the mesh has its own affine map from the target frame back into the
 source photo. Rasterising a triangle-id map once per face and sampling with a single
-``cv2.remap`` is ~6× faster than warping triangle by triangle. The mesh has holes for
-the eyes and the inner mouth; the pipeline fills them from the target frame itself
-(through the same map), so blinks, gaze, teeth and tongue follow the target video.
+``cv2.remap`` is ~6× faster than warping triangle by triangle. The mesh has a hole for
+the inner mouth; the pipeline fills it from the target frame itself (through the same
+map), so teeth and tongue follow the target video.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class MeshWarp:
     """Where each pixel of ``region``, on the ``dst`` mesh, sits on the same mesh elsewhere.
 
     The triangle map is drawn once and serves every image sampled through it (the
-    source photo, and the target frame for its own eyes and mouth). A piecewise-affine
+    source photo, and the target frame for its own mouth and lids). A piecewise-affine
     map is continuous, so it is computed on a grid ``step`` pixels apart and
     interpolated: about four times cheaper at ``step`` 2, with sub-pixel error.
     """
@@ -159,8 +159,8 @@ class MeshWarp:
     def silhouette(self) -> NDArray[np.bool_]:
         """Pixels of the region that the mesh covers (stair-stepped by ``step`` pixels).
 
-        Only the outline is coarse, and the blend fades it out; the eye and mouth holes
-        are drawn sharp with ``polygon_mask``.
+        Only the outline is coarse, and the blend fades it out; the mouth's hole is
+        drawn sharp with ``polygon_mask``.
         """
         return self._full_size(self._covered)
 

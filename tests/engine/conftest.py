@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.eyes import eyelid_triangles
+from faceswap_nb.engine.eyes import EyeRefiner, eyelid_triangles
 from faceswap_nb.engine.landmarks import FaceMesh, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
@@ -23,14 +23,15 @@ def grace_source() -> SourceFace:
 
 @pytest.fixture(scope="module")
 def astronaut_face() -> tuple[np.ndarray, FaceObservation]:
-    """The 512×512 astronaut frame and its face as the tracker would report it."""
+    """The 512×512 astronaut frame and its face as the tracker would report it (eyes
+    refined, iris centres added)."""
     frame = astronaut()
     mesh = FaceMesh()
     first = mesh(frame, roi_from_detection(FaceDetector()(frame)[0]))
     assert first is not None
     found = mesh(frame, roi_from_landmarks(first[0]))
     assert found is not None
-    return frame, FaceObservation(0, found[0], found[1])
+    return frame, FaceObservation(0, EyeRefiner()(frame, found[0]), found[1])
 
 
 def with_tall_lids(points: np.ndarray, lift: float) -> np.ndarray:

@@ -14,7 +14,7 @@ from faceswap_nb.engine.landmarks import (
     roi_from_detection,
     roi_from_landmarks,
 )
-from faceswap_nb.engine.topology import INNER_LIPS_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import EYES, INNER_LIPS_RING, OUTER_LIPS_RING, RIGHT_EYE_RING
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_a_fan_fills_a_ring_with_n_minus_2_triangles_sharing_its_first_point():
     triangles = fan(RIGHT_EYE_RING)
     assert triangles.shape == (len(RIGHT_EYE_RING) - 2, 3)
     assert np.all(triangles[:, 0] == RIGHT_EYE_RING[0])
-    assert len(hole_triangles()) == 14 + 14 + 18
+    assert len(hole_triangles()) == len(INNER_LIPS_RING) - 2
 
 
 def test_the_same_face_keeps_its_shape(astronaut_mesh):
@@ -101,3 +101,20 @@ def test_the_lips_stay_where_the_target_has_them_while_the_rest_takes_the_source
 
     assert np.abs(result[lips] - points[lips]).max() < 1e-4
     assert np.linalg.norm(result[eye].mean(0) - points[eye].mean(0)) > 1.0
+
+
+def test_the_irises_move_with_their_eyes_so_the_look_stays_the_targets(astronaut_mesh):
+    points, depth = astronaut_mesh
+    centre = points.mean(0)
+    wider = (centre + (points - centre) * np.float32([1.15, 1.0])).astype(np.float32)
+    irises = np.array([points[list(ring)].mean(0) + [1.5, -0.5] for ring, _ in EYES], np.float32)
+    target = np.vstack([points, irises])
+
+    result = ShapeTransfer(wider, depth)(target, depth)
+
+    assert result.shape == (470, 2)
+    for ring, iris in EYES:
+        moved = result[list(ring)] - target[list(ring)]
+        np.testing.assert_allclose(moved, moved.mean(0)[None].repeat(len(ring), 0), atol=1e-3)  # rigid
+        np.testing.assert_allclose(result[iris] - target[iris], moved.mean(0), atol=1e-3)
+        assert np.linalg.norm(moved.mean(0)) > 1.0

@@ -10,6 +10,7 @@ from skimage import data
 
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import (
+    IRIS_MARGIN,
     LASH_STRETCH,
     LEFT_EYE_CONTOUR,
     LID_REACH,
@@ -17,7 +18,9 @@ from faceswap_nb.engine.eyes import (
     EyeRefiner,
     eye_closure,
     eye_openings,
+    eye_triangles,
     eyelid_triangles,
+    irises_inside,
     relieved_lids,
     upper_lid_stretch,
 )
@@ -26,7 +29,8 @@ from faceswap_nb.engine.landmarks import (
     roi_from_detection,
     roi_from_landmarks,
 )
-from faceswap_nb.engine.topology import LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import EYES, LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
+from faceswap_nb.engine.warp import triangle_areas
 from tests.engine.conftest import with_tall_lids
 
 
@@ -76,6 +80,81 @@ def test_a_closed_eye_reads_more_closed_than_an_open_one(astronaut):
     refiner = EyeRefiner()
     for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
         assert _opening(refiner(closed, points), contour) < _opening(refiner(image, points), contour)
+
+
+def _across(points: np.ndarray, ring: tuple[int, ...], point: np.ndarray) -> float:
+    """Where ``point`` lies along an eye's corner line: 0 at its outer corner, 1 at its inner."""
+    corner, along = points[ring[0]], points[ring[8]] - points[ring[0]]
+    return float((point - corner) @ along / (along @ along))
+
+
+def test_each_iris_centre_comes_after_the_mesh_inside_its_eye(astronaut):
+    image, points = astronaut
+    refined = EyeRefiner()(image, points)
+
+    assert refined.shape == (470, 2)
+    for ring, iris in EYES:
+        inside = cv2.pointPolygonTest(refined[list(ring)], tuple(map(float, refined[iris])), True)
+        assert inside > 1.0  # pixels inside the lids
+        assert 0.3 < _across(refined, ring, refined[iris]) < 0.7  # she looks at the camera
+
+
+def test_an_iris_centre_follows_the_eye_as_it_looks_aside(astronaut):
+    image, points = astronaut
+    refiner = EyeRefiner()
+    ahead = refiner(image, points)
+    for shift in (-3.0, 3.0):
+        aside = image.copy()
+        moved = cv2.warpAffine(image, np.float32([[1, 0, shift], [0, 1, 0]]), image.shape[1::-1])
+        for ring, _ in EYES:  # only what lies inside the lids moves
+            eye = np.zeros(image.shape[:2], np.uint8)
+            cv2.fillPoly(eye, [np.round(ahead[list(ring)]).astype(np.int32)], 1)
+            aside[eye > 0] = moved[eye > 0]
+        looked = refiner(aside, points)
+        for _, iris in EYES:
+            assert looked[iris] - ahead[iris] == pytest.approx([shift, 0.0], abs=1.0)
+
+
+class TestIrisesInside:
+    def test_an_iris_in_the_middle_of_its_eye_stays_where_it_is(self, astronaut):
+        image, points = astronaut
+        refined = EyeRefiner()(image, points)
+        np.testing.assert_array_equal(irises_inside(refined), refined)
+
+    def test_an_iris_drawn_outside_its_eye_is_brought_inside_and_nothing_else_moves(self, astronaut):
+        image, points = astronaut
+        refined = EyeRefiner()(image, points)
+        stray = refined.copy()
+        for ring, iris in EYES:  # past the outer corner, above the brow
+            stray[iris] = refined[ring[0]] + 1.5 * (refined[ring[0]] - refined[ring[8]]) - [0.0, 30.0]
+
+        held = irises_inside(stray)
+
+        np.testing.assert_array_equal(held[:468], stray[:468])
+        for ring, iris in EYES:
+            assert _across(held, ring, held[iris]) == pytest.approx(IRIS_MARGIN, abs=1e-4)
+            assert cv2.pointPolygonTest(held[list(ring)], tuple(map(float, held[iris])), True) > 0.5
+
+    def test_on_a_shut_eye_the_iris_lies_between_the_lids(self, astronaut):
+        image, points = astronaut
+        shut = _with_opening(EyeRefiner()(image, points), 0.0)
+        held = irises_inside(shut)
+        for ring, iris in EYES:
+            corners = held[[ring[0], ring[8]]]
+            assert held[iris][1] == pytest.approx(corners[:, 1].mean(), abs=0.5)
+
+
+def test_the_eyes_triangles_fan_from_the_iris_and_fill_the_eye_once(astronaut):
+    image, points = astronaut
+    refined = EyeRefiner()(image, points)
+    triangles = eye_triangles()
+
+    assert len(triangles) == len(RIGHT_EYE_RING) + len(LEFT_EYE_RING)
+    for ring, iris in EYES:
+        fan = triangles[(triangles == iris).any(axis=1)]
+        assert len(fan) == len(ring) and set(fan.ravel()) == {iris, *ring}
+        area = triangle_areas(refined, fan).sum()
+        assert area == pytest.approx(cv2.contourArea(refined[list(ring)]), rel=1e-3)
 
 
 def _with_opening(points: np.ndarray, factor: float) -> np.ndarray:

@@ -27,6 +27,7 @@ from faceswap_nb.engine.topology import (
     NOSTRILS,
     OUTER_LIPS_RING,
     RIGHT_EYE_RING,
+    RIGHT_IRIS,
 )
 from faceswap_nb.engine.types import FaceObservation
 from faceswap_nb.engine.warp import Region, disc_mask, polygon_mask
@@ -41,6 +42,14 @@ def face_skin(face: FaceObservation, shape: tuple[int, ...], *, towards_nose: fl
     mask = np.zeros(shape[:2], bool)
     mask[y - 4 : y + 5, x - 4 : x + 5] = True
     return mask
+
+
+def _darkest_centre(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The centroid of the darkest fifth of the pixels in ``where``: in an eye, its pupil."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    darkest = where & (grey <= np.percentile(grey[where], 20))
+    ys, xs = np.nonzero(darkest)
+    return np.array([xs.mean(), ys.mean()])
 
 
 Blink = tuple[np.ndarray, FaceObservation, np.ndarray, np.ndarray]
@@ -113,6 +122,27 @@ class TestRenderFace:
         assert difference[lips].mean() < 2.0
         assert difference[corners].mean() < 0.5
         assert difference[face_skin(face, frame.shape)].mean() > 10.0
+
+    def test_the_eyes_are_the_photos_looking_where_the_target_looks(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        corners = face.landmarks[[RIGHT_EYE_RING[0], RIGHT_EYE_RING[8]]]
+        aside = 0.15 * (corners[1] - corners[0])  # the iris, 15 % of the eye's width inwards
+        looking_aside = face.landmarks.copy()
+        looking_aside[RIGHT_IRIS] += aside
+        drawn = []
+        for landmarks in (face.landmarks, looking_aside):
+            frame = original.copy()
+            render_face(frame, dataclasses.replace(face, landmarks=landmarks), grace_source, 0.1, Timings())
+            drawn.append(frame)
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        eye = polygon_mask(face.landmarks, (RIGHT_EYE_RING,), whole)
+        assert np.abs(drawn[0].astype(int) - original.astype(int)).max(axis=2)[eye].mean() > 10.0
+        # The photo's dark iris nearly fills its eye, so the rim clips it as it moves.
+        moved = _darkest_centre(drawn[1], eye) - _darkest_centre(drawn[0], eye)
+        assert float(moved @ aside) / float(aside @ aside) > 0.3
 
     def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(self, blink: Blink) -> None:
         original, face, usual, blinking = blink

@@ -22,7 +22,7 @@ class TestSourceFace:
         points = grace_source.points
 
         assert grace_source.image.dtype == np.uint8 and grace_source.image.flags.c_contiguous
-        assert points.shape == (468, 2) and points.dtype == np.float32
+        assert points.shape == (470, 2) and points.dtype == np.float32  # the mesh, then the irises
         assert np.all(points >= 0) and np.all(points <= [width, height])
         # A margin around the face, not the whole photo (512×600).
         assert 1.1 < width / np.ptp(points[:, 0]) < 1.6

@@ -15,7 +15,7 @@ from faceswap_nb.engine.eyes import (
     RIGHT_EYE_CONTOUR,
     eyelid_triangles,
 )
-from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import LEFT_EYE_RING, LEFT_IRIS, RIGHT_EYE_RING, RIGHT_IRIS
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
     FaceTracker,
@@ -85,7 +85,7 @@ class TestFaceTracker:
         track = moving_tracks[0]
         assert (track.start, track.end) == (0, 8)
         assert len(track.depth) == 8
-        assert all(points.shape == (468, 2) for points in track.landmarks)
+        assert all(points.shape == (470, 2) for points in track.landmarks)  # the mesh, then the irises
 
     def test_update_returns_the_frames_observations_and_refine_redraws_only_their_eyes(
         self, astronaut: np.ndarray
@@ -314,6 +314,17 @@ class TestSmooth:
         cheek = np.stack([p[~np.isin(np.arange(468), expressive_points())] for p in track.landmarks])
         assert eye[15] - eye[5] > 6.0
         assert np.std(cheek, axis=0).mean() < 0.3
+
+    def test_the_irises_keep_a_quick_look_aside(self) -> None:
+        still = np.vstack([_square_face(100, 100, 80), [[130.0, 130.0], [150.0, 130.0]]]).astype(np.float32)
+        frames = [still.copy() for _ in range(30)]
+        for points in frames[14:17]:  # a three-frame glance to the side
+            points[[RIGHT_IRIS, LEFT_IRIS], 0] += 6.0
+
+        smooth(track := Track(0, 0, frames), sigma=2.5, expressive_sigma=0.7, still_sigma=4.0)
+
+        look = [p[RIGHT_IRIS, 0] - 130.0 for p in track.landmarks]
+        assert look[15] > 4.5  # kept, not spread over the neighbouring frames
 
     def test_the_points_around_the_eyes_blink_with_them(self) -> None:
         still = _square_face(100, 100, 80)
