@@ -224,9 +224,9 @@ def render_face(
         photo_points = relieved_lids(points, irises_inside(source.points))
         warped, interior = warp.sample_all((source.image, source.interior), photo_points)
         # The target's own face, moved to where the reshaped mesh has it: its inner
-        # mouth, and its lids and lips where they show.
+        # mouth (and eyes the photo has shut), and its lids and lips where they show.
         holes = warp.sample(frame, landmarks)
-        in_holes = polygon_mask(points, HOLE_RINGS, region)
+        in_holes = polygon_mask(points, HOLE_RINGS + source.shut_eyes, region)
         covered = warp.silhouette() & ~in_holes
         # Inside the eyes the two faces differ in colour, not in light, and nothing there
         # is skin to tell an occluder from.

@@ -31,7 +31,7 @@ from faceswap_nb.engine.landmarks import (
 )
 from faceswap_nb.engine.topology import EYES, LEFT_BROW, LEFT_EYE_RING, RIGHT_BROW, RIGHT_EYE_RING
 from faceswap_nb.engine.warp import triangle_areas
-from tests.engine.conftest import with_tall_lids
+from tests.engine.conftest import with_eye_opening, with_eyes_painted_shut, with_tall_lids
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +69,7 @@ def test_both_eyes_keep_their_orientation(astronaut):
 
 def test_a_closed_eye_reads_more_closed_than_an_open_one(astronaut):
     image, points = astronaut
-    closed = image.copy()
-    for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
-        ring = points[list(contour)]
-        x0, y0 = ring.min(0).astype(int) - 3
-        x1, y1 = ring.max(0).astype(int) + 3
-        skin = image[y0 - 12 : y0 - 4, x0:x1].mean(axis=(0, 1))
-        closed[y0:y1, x0:x1] = skin  # paint the eye over with lid-coloured skin
-        cv2.line(closed, (x0, (y0 + y1) // 2 + 2), (x1, (y0 + y1) // 2 + 2), (40, 30, 30), 2)
+    closed = with_eyes_painted_shut(image, points)
     refiner = EyeRefiner()
     for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
         assert _opening(refiner(closed, points), contour) < _opening(refiner(image, points), contour)
@@ -137,7 +130,7 @@ class TestIrisesInside:
 
     def test_on_a_shut_eye_the_iris_lies_between_the_lids(self, astronaut):
         image, points = astronaut
-        shut = _with_opening(EyeRefiner()(image, points), 0.0)
+        shut = with_eye_opening(EyeRefiner()(image, points), 0.0)
         held = irises_inside(shut)
         for ring, iris in EYES:
             corners = held[[ring[0], ring[8]]]
@@ -157,23 +150,13 @@ def test_the_eyes_triangles_fan_from_the_iris_and_fill_the_eye_once(astronaut):
         assert area == pytest.approx(cv2.contourArea(refined[list(ring)]), rel=1e-3)
 
 
-def _with_opening(points: np.ndarray, factor: float) -> np.ndarray:
-    """``points`` with both eye rings squeezed vertically towards their corner line."""
-    squeezed = points.copy()
-    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-        eye = list(ring)
-        middle = (points[ring[0], 1] + points[ring[8], 1]) / 2
-        squeezed[eye, 1] = middle + factor * (points[eye, 1] - middle)
-    return squeezed
-
-
 class TestEyeOpenings:
     def test_an_open_eye_reads_about_a_quarter_and_a_squeezed_one_less(self, astronaut):
         image, points = astronaut
         refined = EyeRefiner()(image, points)
 
         open_ = eye_openings(refined)
-        half = eye_openings(_with_opening(refined, 0.5))
+        half = eye_openings(with_eye_opening(refined, 0.5))
 
         assert open_.shape == (2,)
         assert np.all((open_ > 0.15) & (open_ < 0.4))
@@ -193,7 +176,7 @@ class TestEyeClosure:
     def test_a_blink_closes_from_zero_to_one_and_open_frames_stay_zero(self, astronaut):
         _, points = astronaut
         factors = [1.0] * 10 + [0.8, 0.4, 0.7] + [1.0] * 10 + [0.95]
-        track = [_with_opening(points, f) for f in factors]
+        track = [with_eye_opening(points, f) for f in factors]
 
         closure = eye_closure(track)
 
@@ -204,13 +187,13 @@ class TestEyeClosure:
 
     def test_a_squint_held_for_most_of_the_track_is_the_faces_usual_opening(self, astronaut):
         _, points = astronaut
-        track = [_with_opening(points, 0.5)] * 8 + [points] * 2
+        track = [with_eye_opening(points, 0.5)] * 8 + [points] * 2
 
         assert np.all(eye_closure(track) == 0)
 
     def test_one_frame_and_degenerate_eyes_are_never_shut(self, astronaut):
         _, points = astronaut
-        flat = _with_opening(points, 0.0)
+        flat = with_eye_opening(points, 0.0)
 
         assert np.all(eye_closure([points]) == 0)
         assert np.all(eye_closure([flat, flat, flat]) == 0)
@@ -229,7 +212,7 @@ class TestUpperLidStretch:
     def test_a_closing_eye_stretches_its_upper_lid(self, astronaut):
         _, points = astronaut
 
-        stretch = upper_lid_stretch(_with_opening(points, 0.3), points)
+        stretch = upper_lid_stretch(with_eye_opening(points, 0.3), points)
 
         assert np.all(stretch > 1.5)
 

@@ -31,7 +31,7 @@ from faceswap_nb.engine.topology import (
 )
 from faceswap_nb.engine.types import FaceObservation
 from faceswap_nb.engine.warp import Region, disc_mask, polygon_mask
-from tests.engine.conftest import with_tall_lids
+from tests.engine.conftest import with_eye_opening, with_tall_lids
 
 
 def face_skin(face: FaceObservation, shape: tuple[int, ...], *, towards_nose: float = 0.5) -> np.ndarray:
@@ -143,6 +143,21 @@ class TestRenderFace:
         # The photo's dark iris nearly fills its eye, so the rim clips it as it moves.
         moved = _darkest_centre(drawn[1], eye) - _darkest_centre(drawn[0], eye)
         assert float(moved @ aside) / float(aside @ aside) > 0.3
+
+    def test_an_eye_the_photo_has_shut_is_the_targets_own(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation], grace_source: SourceFace
+    ) -> None:
+        original, face = astronaut_face
+        shut = with_eye_opening(grace_source.points, 0.0, (RIGHT_EYE_RING,))
+        winking = dataclasses.replace(grace_source, points=shut)
+        frame = original.copy()
+
+        render_face(frame, face, winking, 0.1, Timings())
+
+        whole = Region(0, 0, original.shape[1], original.shape[0])
+        difference = np.abs(frame.astype(int) - original.astype(int)).max(axis=2)
+        assert difference[polygon_mask(face.landmarks, (RIGHT_EYE_RING,), whole)].mean() < 2.0
+        assert difference[polygon_mask(face.landmarks, (LEFT_EYE_RING,), whole)].mean() > 10.0
 
     def test_a_shut_eye_shows_the_targets_own_lids_and_nothing_else_changes(self, blink: Blink) -> None:
         original, face, usual, blinking = blink

@@ -10,7 +10,16 @@ from skimage import data
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine import source
 from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds
-from faceswap_nb.engine.topology import LEFT_EYE_CORNER, MOUTH_CORNERS, RIGHT_EYE_CORNER, SMILE_FOLDS
+from faceswap_nb.engine.topology import (
+    LEFT_EYE_CORNER,
+    LEFT_EYE_RING,
+    MOUTH_CORNERS,
+    RIGHT_EYE_CORNER,
+    RIGHT_EYE_RING,
+    SMILE_FOLDS,
+)
+from faceswap_nb.engine.types import FaceObservation
+from tests.engine.conftest import with_eyes_painted_shut
 from tests.media import GRACE_HOPPER
 
 NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
@@ -121,6 +130,18 @@ class TestPhotoWarnings:
         (warning,) = [warning for warning in opened.warnings if "mouth" in warning]
 
         assert "has its mouth open" in warning and "smiles" not in warning
+
+    def test_shut_eyes_are_named_with_what_to_do_and_open_ones_are_not(
+        self, astronaut_face: tuple[np.ndarray, FaceObservation]
+    ) -> None:
+        frame, face = astronaut_face
+        open_eyes = SourceFace.from_image(frame)
+        shut = SourceFace.from_image(with_eyes_painted_shut(frame, face.landmarks))
+
+        assert open_eyes.shut_eyes == () and not [w for w in open_eyes.warnings if "eyes" in w]
+        assert shut.shut_eyes == (RIGHT_EYE_RING, LEFT_EYE_RING)
+        (warning,) = [w for w in shut.warnings if "eyes" in w]
+        assert "eyes shut" in warning and "a photo with open eyes" in warning
 
     def test_glasses_are_named_with_what_to_do(self, grace_source: SourceFace) -> None:
         (warning,) = [warning for warning in grace_source.warnings if "glasses" in warning]
