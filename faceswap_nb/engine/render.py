@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ from faceswap_nb.engine.models import mesh_triangles, mesh_triangles_near
 from faceswap_nb.engine.occlusion import OcclusionFinder
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.topology import EYES, LEFT_EYE_RING, MOUTH_CORNERS, OUTER_LIPS_RING, RIGHT_EYE_RING
-from faceswap_nb.engine.types import FaceObservation, Image, Points
+from faceswap_nb.engine.types import FaceObservation, Image, Mask, Points
 from faceswap_nb.engine.warp import MeshWarp, Region, disc_mask, polygon_mask, triangle_areas
 
 MOUTH_ZONE = 0.08
@@ -200,6 +201,86 @@ def _eyelids() -> tuple[tuple[tuple[int, ...], ...], ...]:
     )
 
 
+@dataclass(frozen=True)
+class _Drawn:
+    """One face warped onto the target's reshaped mesh, inside ``warp.region``."""
+
+    warp: MeshWarp
+    points: Points
+    """The target's mesh, reshaped to the photo's proportions."""
+    photo_points: Points
+    """The photo's mesh as the warp reads it (lids relieved)."""
+    photo: Image
+    interior: Mask
+    """How far inside the photo's own outline each pixel is (``SourceFace.interior``)."""
+    own: Image
+    """The target's own face, moved to where the reshaped mesh has it."""
+    in_holes: NDArray[np.bool_]
+    """Where the target's own face is drawn: its inner mouth, and eyes the photo has shut."""
+    covered: NDArray[np.bool_]
+    """Where the photo is drawn."""
+    skin: NDArray[np.bool_]
+    """``covered`` without the eyes: there the two faces differ in colour, not in light,
+    and nothing is skin to tell an occluder from."""
+
+
+def _draw(
+    frame: Image, landmarks: Points, points: Points, face: FaceObservation, source: SourceFace, region: Region
+) -> _Drawn:
+    """Warp the photo, and the target's own face, onto the reshaped mesh ``points``."""
+    warp = MeshWarp(points, _with_iris_depth(face.depth), _drawn_triangles(), region)
+    # Where the target's lids are taller than the photo's, its lashes stay thin.
+    photo_points = relieved_lids(points, irises_inside(source.points))
+    photo, interior = warp.sample_all((source.image, source.interior), photo_points)
+    in_holes = polygon_mask(points, HOLE_RINGS + source.shut_eyes, region)
+    covered = warp.silhouette() & ~in_holes
+    skin = covered & ~polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), region)
+    return _Drawn(warp, points, photo_points, photo, interior, warp.sample(frame, landmarks), in_holes, covered, skin)
+
+
+def _light(
+    drawn: _Drawn, target: Image, lips: NDArray[np.bool_], occluded: Mask | None, width: float, light_scale: float
+) -> Image:
+    """The warped photo with the target's light and detail level."""
+    skin = skin_weights(drawn.skin, occluded)
+    mouth = part_weights(lips, width, grow=MOUTH_ZONE)
+    lit = transfer_lighting(
+        drawn.photo, target, skin, width, scale=light_scale, zone=mouth, zone_scale=MOUTH_LIGHT_SCALE,
+        zone_detail=MOUTH_DETAIL_SCALE,
+    )
+    return match_detail(lit, target, skin)
+
+
+def _keep_targets_own(
+    lit: Image, drawn: _Drawn, lips: NDArray[np.bool_], face: FaceObservation, source: SourceFace, width: float
+) -> Image:
+    """``lit`` with the target's own lips, and its lids and skin where the photo's would
+    look wrong, blended in."""
+    points, own, region = drawn.points, drawn.own, drawn.warp.region
+    # The target's own lips and mouth corners (pinned by the shape transfer, so ``own``
+    # has them where they were): speech stays exactly the target's.
+    corners = disc_mask(points, MOUTH_CORNERS, MOUTH_CORNER_ZONE * width, region)
+    lit = alpha_blend(own, lit, part_weights(lips | corners, width))
+    # A closing eye, or lids drawn far from where the mesh has the eye: the photo only
+    # has a thin strip of open lid to stretch over them.
+    stretch = float(upper_lid_stretch(points, source.points).min())
+    stretched = float(smoothstep(np.float32((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM))))
+    eyelids = [
+        _targets_lids(points, lids, region, width, closure, stretched)
+        for lids, closure in zip(_eyelids(), face.eye_closure)
+        if max(closure, stretched) > 0
+    ]
+    if eyelids:
+        # One blend serves both eyes: their zones lie apart (where they met, the larger
+        # weight would win).
+        lit = alpha_blend(own, lit, np.maximum.reduce(eyelids))
+    # A smile's folds, unfolded over a mouth that does not smile: the target's skin.
+    unfolded = smoothstep((_spread(points, drawn.photo_points) - SPREAD_FROM) / (SPREAD_TO - SPREAD_FROM))
+    if unfolded.max() > 0:
+        _show_through(lit, own, drawn.warp.per_triangle(unfolded), SPREAD_SOFTNESS * width)
+    return lit
+
+
 def render_face(
     frame: Image, face: FaceObservation, source: SourceFace, light_scale: float,
     timings: Timings, occlusion: OcclusionFinder | None = None,
@@ -219,60 +300,23 @@ def render_face(
     with timings.stage("align"):
         points = shape(landmarks, face.depth) if shape is not None else landmarks
     with timings.stage("warp"):
-        warp = MeshWarp(points, _with_iris_depth(face.depth), _drawn_triangles(), region)
-        # Where the target's lids are taller than the photo's, its lashes stay thin.
-        photo_points = relieved_lids(points, irises_inside(source.points))
-        warped, interior = warp.sample_all((source.image, source.interior), photo_points)
-        # The target's own face, moved to where the reshaped mesh has it: its inner
-        # mouth (and eyes the photo has shut), and its lids and lips where they show.
-        holes = warp.sample(frame, landmarks)
-        in_holes = polygon_mask(points, HOLE_RINGS + source.shut_eyes, region)
-        covered = warp.silhouette() & ~in_holes
-        # Inside the eyes the two faces differ in colour, not in light, and nothing there
-        # is skin to tell an occluder from.
-        skin_covered = covered & ~polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), region)
+        drawn = _draw(frame, landmarks, points, face, source, region)
     occluded = None
     if occlusion is not None:
         with timings.stage("occlusion"):
-            occluded = occlusion(frame, face.track_id, face.landmarks, region, skin_covered, width)
+            occluded = occlusion(frame, face.track_id, face.landmarks, region, drawn.skin, width)
     lips = polygon_mask(points, (OUTER_LIPS_RING,), region)
     with timings.stage("light"):
-        skin = skin_weights(skin_covered, occluded)
-        mouth = part_weights(lips, width, grow=MOUTH_ZONE)
-        lit = transfer_lighting(
-            warped, target, skin, width, scale=light_scale, zone=mouth, zone_scale=MOUTH_LIGHT_SCALE,
-            zone_detail=MOUTH_DETAIL_SCALE,
-        )
-        lit = match_detail(lit, target, skin)
+        lit = _light(drawn, target, lips, occluded, width, light_scale)
     with timings.stage("mask"):
-        # The target's own lips and mouth corners (pinned by the shape transfer, so
-        # ``holes`` has them where they were): speech stays exactly the target's.
-        corners = disc_mask(points, MOUTH_CORNERS, MOUTH_CORNER_ZONE * width, region)
-        lit = alpha_blend(holes, lit, part_weights(lips | corners, width))
-        # A closing eye, or lids drawn far from where the mesh has the eye: the photo
-        # only has a thin strip of open lid to stretch over them.
-        stretch = float(upper_lid_stretch(points, source.points).min())
-        stretched = float(smoothstep(np.float32((stretch - STRETCH_FROM) / (STRETCH_TO - STRETCH_FROM))))
-        eyelids = [
-            _targets_lids(points, lids, region, width, closure, stretched)
-            for lids, closure in zip(_eyelids(), face.eye_closure)
-            if max(closure, stretched) > 0
-        ]
-        if eyelids:
-            # One blend serves both eyes: their zones lie apart (where they met, the
-            # larger weight would win).
-            lit = alpha_blend(holes, lit, np.maximum.reduce(eyelids))
-        # A smile's folds, unfolded over a mouth that does not smile: the target's skin.
-        unfolded = smoothstep((_spread(points, photo_points) - SPREAD_FROM) / (SPREAD_TO - SPREAD_FROM))
-        if unfolded.max() > 0:
-            _show_through(lit, holes, warp.per_triangle(unfolded), SPREAD_SOFTNESS * width)
+        lit = _keep_targets_own(lit, drawn, lips, face, source, width)
         # Along the photo's own outline (its ears, earrings, hair) the target stays.
-        weight = blend_weights(covered | in_holes, width) * interior
+        weight = blend_weights(drawn.covered | drawn.in_holes, width) * drawn.interior
         if occluded is not None:
             weight *= 1.0 - occluded
     with timings.stage("blend"):
         face_image = target.copy()
-        cv2.copyTo(holes, in_holes.view(np.uint8), face_image)
-        cv2.copyTo(lit, covered.view(np.uint8), face_image)
+        cv2.copyTo(drawn.own, drawn.in_holes.view(np.uint8), face_image)
+        cv2.copyTo(lit, drawn.covered.view(np.uint8), face_image)
         target[:] = alpha_blend(face_image, target, weight)
     return True
