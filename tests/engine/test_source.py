@@ -23,6 +23,11 @@ from tests.engine.conftest import with_eyes_painted_shut
 from tests.media import GRACE_HOPPER
 
 NOSE_TIP, FOREHEAD_TOP, CHIN = 4, 10, 152  # mesh points
+CHEEK_EDGES = (234, 454)  # the outline beside each eye, the subject's right then left
+
+
+def _at(image: np.ndarray, point: np.ndarray) -> float:
+    return float(image[round(point[1]), round(point[0])])
 
 
 class TestSourceFace:
@@ -57,6 +62,22 @@ class TestSourceFace:
         assert interior[0, 0] == 0.0
         width = np.ptp(points[:, 0])
         assert 0.0 < interior[interior < 1.0].max() and (interior == 1.0).sum() > 0.5 * width**2
+
+    def test_in_the_outline_band_what_is_not_skin_is_left_out(self, grace_source: SourceFace) -> None:
+        points = grace_source.points
+        width = np.ptp(points[:, 0])
+        nose = points[NOSE_TIP]
+        # Just inside the outline on either cheek: in the band that fades in.
+        near, far = (points[edge] + 0.03 * width * (nose - points[edge]) / np.linalg.norm(nose - points[edge])
+                     for edge in CHEEK_EDGES)
+        painted = grace_source.image.copy()
+        cv2.circle(painted, tuple(np.round(near).astype(int)), round(0.015 * width), (40, 200, 40), -1)
+
+        plain, green = SourceFace.from_image(grace_source.image), SourceFace.from_image(painted)
+
+        assert 0.2 < _at(plain.interior, near) < 1.0
+        assert _at(green.interior, near) == 0.0
+        assert _at(green.interior, far) == pytest.approx(_at(plain.interior, far), abs=0.05)
 
     def test_refuses_a_photo_without_a_face(self) -> None:
         noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
