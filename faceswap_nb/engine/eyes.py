@@ -20,9 +20,11 @@ also finds each iris centre, and each eye is warped as a fan of triangles from i
 (``eye_triangles``), so the photo's iris lands on the target's. Against the target's
 own eyes, which the renderer had kept (full quality benchmark): identity share on the
 Obama clip with roop_source 32 → 98 %, coverage passes on 8 runs of 14 instead of 7,
-identity median falls on 11 runs of 15 (by up to 0.045); mouth r and MAD pass on one
-run more each, eye r on as many (5 of 12), though it falls on the Obama clip's blinks
-(fr_obama 0.77 → 0.62, roop_source 0.84 → 0.80); lighting r's worst run 0.910 → 0.895.
+identity median falls on 12 runs of 15 (by up to 0.045) and rises on 3 (by up to
+0.011); mouth r and MAD pass on one run more each, eye r on as many (5 of 12), though
+it falls on the Obama clip's blinks (fr_obama 0.77 → 0.62, roop_source 0.84 → 0.80):
+dlib reads the photos' eyes a little narrower and noisier. Lighting r's worst run
+0.910 → 0.895.
 """
 
 from __future__ import annotations
