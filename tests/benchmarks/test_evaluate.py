@@ -133,8 +133,8 @@ def test_box_change() -> None:
     assert box_change(still, still + 10, (10, 10, 40, 40)) == pytest.approx(10.0)
 
 
-def test_sample_positions_every_second_frame_capped() -> None:
-    assert sample_positions(10) == [1, 3, 5, 7, 9]
+def test_sample_positions_every_frame_capped() -> None:
+    assert sample_positions(10) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     long = sample_positions(1000, max_samples=120)
     assert 100 <= len(long) <= 120 and long[0] == 1 and long[1] - long[0] == 9
 
