@@ -225,12 +225,13 @@ class _Drawn:
 
 
 def _draw(
-    frame: Image, landmarks: Points, points: Points, face: FaceObservation, source: SourceFace, region: Region
+    frame: Image, landmarks: Points, points: Points, depth: NDArray[np.float32], source: SourceFace, region: Region
 ) -> _Drawn:
-    """Warp the photo, and the target's own face, onto the reshaped mesh ``points``."""
-    warp = MeshWarp(points, _with_iris_depth(face.depth), _drawn_triangles(), region)
+    """Warp the photo, and the target's own face (``landmarks``, mesh ``depth``), onto
+    the reshaped mesh ``points``."""
+    warp = MeshWarp(points, _with_iris_depth(depth), _drawn_triangles(), region)
     # Where the target's lids are taller than the photo's, its lashes stay thin.
-    photo_points = relieved_lids(points, irises_inside(source.points))
+    photo_points = relieved_lids(points, source.points)
     photo, interior = warp.sample_all((source.image, source.interior), photo_points)
     in_holes = polygon_mask(points, HOLE_RINGS + source.shut_eyes, region)
     covered = warp.silhouette() & ~in_holes
@@ -300,7 +301,7 @@ def render_face(
     with timings.stage("align"):
         points = shape(landmarks, face.depth) if shape is not None else landmarks
     with timings.stage("warp"):
-        drawn = _draw(frame, landmarks, points, face, source, region)
+        drawn = _draw(frame, landmarks, points, face.depth, source, region)
     occluded = None
     if occlusion is not None:
         with timings.stage("occlusion"):

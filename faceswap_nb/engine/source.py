@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from faceswap_nb._errors import NoFaceInSource
 from faceswap_nb.engine.detect import FaceDetector
-from faceswap_nb.engine.eyes import EyeRefiner, eye_openings
+from faceswap_nb.engine.eyes import EyeRefiner, eye_openings, irises_inside
 from faceswap_nb.engine.glasses import wears_glasses
 from faceswap_nb.engine.landmarks import FaceMesh, face_width, roi_from_detection, roi_from_landmarks
 from faceswap_nb.engine.light import to_lab
@@ -75,7 +75,8 @@ _FOLD_TEXTURE = 0.01  # fraction of the face width: finer detail (pores, stubble
 @dataclass(frozen=True)
 class SourceFace:
     """The source photo cropped around its largest face, that face's mesh (with its iris
-    centres, as ``FaceObservation.landmarks``), and how far
+    centres, as ``FaceObservation.landmarks``, held inside its eyes by
+    ``eyes.irises_inside``), and how far
     each pixel of the crop lies inside the mesh's outline (``interior``: 0 on and
     outside it, 1 from ``OUTLINE_FADE`` face widths in)."""
 
@@ -109,7 +110,8 @@ class SourceFace:
         if scale < 1.0:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         offset = np.array([region.x0, region.y0], np.float32)
-        crop_points = ((points - offset) * scale).astype(np.float32)
+        # Held once here, not at every frame: the photo's irises never move.
+        crop_points = irises_inside(((points - offset) * scale).astype(np.float32))
         if _smiles_broadly(crop_points):
             crop = lift_smile_folds(crop, crop_points)
         return cls(
