@@ -67,7 +67,8 @@ class ShapeTransfer:
     """Moves a target mesh towards the source face's shape (see the module docstring).
 
     Args:
-        points, depth: the source face's mesh (468 or more, 2) and its depth (468,).
+        points, depth: the source face's mesh with its iris centres (470, 2), and the
+            mesh's depth (468,).
         strength: 0 keeps the target's shape, 1 takes the source's.
         reach: smoothing radius, as a fraction of the face width.
         rim: the band along the outline that keeps the target's points, same unit.
@@ -92,8 +93,8 @@ class ShapeTransfer:
         self._weight = (strength * ramp).astype(np.float32)[:, None]
 
     def __call__(self, points: Points, depth: NDArray[np.float32]) -> Points:
-        """The target mesh ``points`` reshaped towards the source face; its iris
-        centres, if it has them, move with their eyes."""
+        """The target mesh ``points`` (470, 2) reshaped towards the source face; its
+        iris centres move with their eyes."""
         target = np.column_stack([points[:MESH_POINTS], depth]).astype(np.float64)
         scale, rotation, shift = similarity_3d(self._source, target)
         fitted = scale * self._source @ rotation.T + shift
@@ -102,7 +103,6 @@ class ShapeTransfer:
             offset[list(part)] = offset[list(part)].mean(0)
         reshaped = points.astype(np.float32)  # a copy
         reshaped[:MESH_POINTS] += self._weight * offset
-        for ring, iris in EYES:
-            if iris < len(points):  # the iris goes where its eye goes: the look stays the target's
-                reshaped[iris] += (reshaped[list(ring)] - points[list(ring)]).mean(0)
+        for ring, iris in EYES:  # the iris goes where its eye goes: the look stays the target's
+            reshaped[iris] += (reshaped[list(ring)] - points[list(ring)]).mean(0)
         return reshaped
