@@ -299,7 +299,9 @@ def render_face(
     target = region.of(frame)
     landmarks = irises_inside(face.landmarks)
     with timings.stage("align"):
-        points = shape(landmarks, face.depth) if shape is not None else landmarks
+        # A blink's brow dip is the lids' to show (see ``align.BROW_REACH``).
+        brows = 1.0 - max(face.eye_closure)
+        points = shape(landmarks, face.depth, face.rest, brows) if shape is not None else landmarks
     with timings.stage("warp"):
         drawn = _draw(frame, landmarks, points, face.depth, source, region)
     occluded = None

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter1d
 
 from faceswap_nb.engine import picture
+from faceswap_nb.engine.align import rest_shape
 from faceswap_nb.engine.detect import FaceDetector, iou
 from faceswap_nb.engine.eyes import EyeRefiner, eye_closure, eyelid_triangles
 from faceswap_nb.engine.landmarks import (
@@ -261,13 +262,15 @@ def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: flo
 
 def by_frame(tracks: Iterable[Track]) -> dict[int, list[FaceObservation]]:
     """Index the tracks' observations by frame number for the rendering pass, with how
-    far each eye is shut (measured on the whole track, so call after ``smooth``)."""
+    far each eye is shut and the track's resting mesh (both measured on the whole track,
+    so call after ``smooth``)."""
     frames: dict[int, list[FaceObservation]] = {}
     for track in tracks:
         closure = eye_closure(track.landmarks)
+        rest = rest_shape(track.landmarks, track.depth)
         for offset, (points, depth) in enumerate(zip(track.landmarks, track.depth)):
             shut = (float(closure[offset, 0]), float(closure[offset, 1]))
             frames.setdefault(track.start + offset, []).append(
-                FaceObservation(track.track_id, points, depth, shut)
+                FaceObservation(track.track_id, points, depth, shut, rest)
             )
     return frames

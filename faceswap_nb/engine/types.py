@@ -75,6 +75,9 @@ class FaceObservation:
     """(468,) relative depth of each mesh point (larger is further from the camera)."""
     eye_closure: tuple[float, float] = (0.0, 0.0)
     """(right, left): 0 while the eye is as open as usual for this face, 1 when shut."""
+    rest: NDArray[np.float64] | None = None
+    """The track's resting mesh (468, 3; ``align.rest_shape``), one array shared by all
+    its observations; None for a face seen on its own."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from faceswap_nb.engine.align import ShapeTransfer, fan, hole_triangles, similarity_3d
+from faceswap_nb.engine.align import ShapeTransfer, fan, hole_triangles, rest_shape, similarity_3d
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.eyes import EyeRefiner
 from faceswap_nb.engine.landmarks import (
@@ -15,7 +15,16 @@ from faceswap_nb.engine.landmarks import (
     roi_from_detection,
     roi_from_landmarks,
 )
-from faceswap_nb.engine.topology import EYES, INNER_LIPS_RING, MESH_POINTS, OUTER_LIPS_RING, RIGHT_EYE_RING
+from faceswap_nb.engine.topology import (
+    EYES,
+    INNER_LIPS_RING,
+    LEFT_BROW,
+    LEFT_EYE_RING,
+    MESH_POINTS,
+    OUTER_LIPS_RING,
+    RIGHT_BROW,
+    RIGHT_EYE_RING,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +36,11 @@ def astronaut_mesh() -> tuple[np.ndarray, np.ndarray]:
     found = mesh(image, roi_from_detection(FaceDetector()(image)[0]))
     found = mesh(image, roi_from_landmarks(found[0]))
     return EyeRefiner()(image, found[0]), found[1]
+
+
+def _resting(points: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """One frame's mesh as its track's resting mesh (468, 3)."""
+    return np.column_stack([points[:MESH_POINTS], depth]).astype(np.float64)
 
 
 def _rotation(yaw: float) -> np.ndarray:
@@ -123,3 +137,80 @@ def test_the_irises_move_with_their_eyes_so_the_look_stays_the_targets(astronaut
         np.testing.assert_allclose(moved, moved.mean(0)[None].repeat(len(ring), 0), atol=1e-3)  # rigid
         np.testing.assert_allclose(result[iris] - target[iris], moved.mean(0), atol=1e-3)
         assert np.linalg.norm(moved.mean(0)) > 1.0
+
+
+def _with_brows_raised(points: np.ndarray, lift: float) -> np.ndarray:
+    raised = points.copy()
+    raised[list(RIGHT_BROW + LEFT_BROW), 1] -= lift
+    return raised
+
+
+def test_the_resting_mesh_is_the_usual_face_whatever_the_pose(astronaut_mesh):
+    points, depth = astronaut_mesh
+    face = _resting(points, depth)
+    frames = []
+    for k in range(9):
+        mesh = face.copy()
+        if k % 3 == 0:  # a third of the frames raise the brows
+            mesh[list(RIGHT_BROW + LEFT_BROW), 1] -= 6.0
+        frames.append((1.0 + 0.05 * k) * mesh @ _rotation(0.05 * (k - 4)).T + [3.0 * k, -2.0 * k, 0.0])
+
+    rest = rest_shape([f[:, :2].astype(np.float32) for f in frames], [f[:, 2].astype(np.float32) for f in frames])
+
+    scale, rotation, shift = similarity_3d(face, rest)
+    np.testing.assert_allclose(scale * face @ rotation.T + shift, rest, atol=0.05)
+
+
+@pytest.fixture(scope="module")
+def wider_face(astronaut_mesh) -> ShapeTransfer:
+    """A photo whose face is 15 % wider than the astronaut's."""
+    points, depth = astronaut_mesh
+    centre = points.mean(0)
+    wider = (centre + (points - centre) * np.float32([1.15, 1.0])).astype(np.float32)
+    return ShapeTransfer(wider, depth)
+
+
+def test_the_brows_rise_with_the_targets(astronaut_mesh, wider_face):
+    points, depth = astronaut_mesh
+    brows = list(RIGHT_BROW + LEFT_BROW)
+
+    rest = _resting(points, depth)
+
+    at_rest = wider_face(points, depth, rest)
+    raised = wider_face(_with_brows_raised(points, 5.0), depth, rest)
+
+    assert np.abs(at_rest[brows] - points[brows]).max() > 1.0  # they take the photo's shape
+    np.testing.assert_allclose(raised[brows] - at_rest[brows], [[0.0, -5.0]] * len(brows), atol=0.3)
+
+
+def test_in_a_blink_the_brows_leave_their_dip_to_the_lids(astronaut_mesh, wider_face):
+    points, depth = astronaut_mesh
+    brows = list(RIGHT_BROW + LEFT_BROW)
+    dipped = _with_brows_raised(points, -3.0)
+    rest = _resting(points, depth)
+    at_rest = wider_face(points, depth, rest)
+
+    followed = wider_face(dipped, depth, rest, brows=1.0) - at_rest
+    held = wider_face(dipped, depth, rest, brows=0.0) - at_rest
+
+    assert followed[brows, 1].mean() == pytest.approx(3.0, abs=0.2)
+    assert held[brows, 1].mean() < 0.7 * 3.0  # the smoothed shape difference takes a third back
+
+
+def test_the_brows_movement_leaves_the_eyes_alone(astronaut_mesh, wider_face):
+    points, depth = astronaut_mesh
+    raised = _with_brows_raised(points, 5.0)
+    eyes = list(RIGHT_EYE_RING + LEFT_EYE_RING) + [iris for _, iris in EYES]
+
+    rest = _resting(points, depth)
+
+    np.testing.assert_allclose(
+        wider_face(raised, depth, rest, brows=1.0)[eyes], wider_face(raised, depth, rest, brows=0.0)[eyes], atol=0.05
+    )
+
+
+def test_without_a_resting_mesh_the_brows_are_not_given_back(astronaut_mesh, wider_face):
+    points, depth = astronaut_mesh
+    raised = _with_brows_raised(points, 5.0)
+
+    np.testing.assert_array_equal(wider_face(raised, depth), wider_face(raised, depth, _resting(points, depth), brows=0.0))

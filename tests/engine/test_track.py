@@ -15,7 +15,14 @@ from faceswap_nb.engine.eyes import (
     RIGHT_EYE_CONTOUR,
     eyelid_triangles,
 )
-from faceswap_nb.engine.topology import LEFT_EYE_RING, LEFT_IRIS, RIGHT_EYE_RING, RIGHT_IRIS
+from faceswap_nb.engine.topology import (
+    LEFT_BROW,
+    LEFT_EYE_RING,
+    LEFT_IRIS,
+    RIGHT_BROW,
+    RIGHT_EYE_RING,
+    RIGHT_IRIS,
+)
 from faceswap_nb.engine.track import (
     EXPRESSIVE_POINTS,
     FaceTracker,
@@ -390,3 +397,17 @@ class TestByFrame:
 
         assert frames[5][0].eye_closure == (1.0, 1.0)
         assert all(frames[k][0].eye_closure == (0.0, 0.0) for k in frames if k != 5)
+
+    def test_a_tracks_observations_share_its_resting_mesh(self, astronaut: np.ndarray) -> None:
+        points = _track_frames([astronaut])[0].landmarks[0]
+        raised = points.copy()
+        raised[list(RIGHT_BROW + LEFT_BROW), 1] -= 6.0
+        landmarks = [points] * 6 + [raised] * 3
+        depth = [np.zeros(468, np.float32)] * len(landmarks)
+
+        frames = by_frame([Track(0, 0, landmarks, depth)])
+
+        rest = frames[0][0].rest
+        assert rest is not None and rest.shape == (468, 3)
+        assert all(frames[k][0].rest is rest for k in frames)
+        np.testing.assert_allclose(rest[:, :2], points[:468], atol=1e-3)  # the usual brows, not the raised
