@@ -28,6 +28,7 @@ filled as a triangle fan). The eyes are the photo's, looking where the target's 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import cv2
@@ -94,7 +95,7 @@ def rest_shape(landmarks: Sequence[Points], depth: Sequence[NDArray[np.float32]]
     Args:
         landmarks, depth: the track's meshes (470 or 468, 2) and depths (468,), frame by frame.
     """
-    step = max(1, -(-len(landmarks) // REST_SAMPLES))
+    step = math.ceil(len(landmarks) / REST_SAMPLES)
     meshes = [
         np.column_stack([points[:MESH_POINTS], z]).astype(np.float64)
         for points, z in zip(landmarks[::step], depth[::step])

@@ -121,9 +121,8 @@ def irises_inside(points: Points) -> Points:
     held = points.copy()
     for ring, iris in EYES:
         corner = points[ring[0]]
-        along = points[ring[8]] - corner
-        length = max(float(np.hypot(*along)), 1e-6)
-        along /= length
+        length = max(_width(points, ring), 1e-6)
+        along = (points[ring[8]] - corner) / length
         square = np.array([-along[1], along[0]], np.float32)
         offset = points[iris] - corner
         across = float(np.clip(offset @ along / length, IRIS_MARGIN, 1.0 - IRIS_MARGIN)) * length

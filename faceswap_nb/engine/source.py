@@ -200,8 +200,8 @@ def _interior(image: Image, points: Points) -> Mask:
     depth = cv2.distanceTransform(outline, cv2.DIST_L2, 3)
     width = face_width(points)
     interior = smoothstep(depth / (OUTLINE_FADE * width)).astype(np.float32)
-    height, full = image.shape[:2]
-    skin = (interior >= 1.0) & ~feature_mask(points, Region(0, 0, full, height), width)
+    whole = Region(0, 0, image.shape[1], image.shape[0])
+    skin = (interior >= 1.0) & ~feature_mask(points, whole, width)
     unlike = appearance_occluders(to_lab(image), skin) & (interior > 0.0) & (interior < 1.0)
     # Doubled after the blur, so what is flagged goes entirely and its surroundings fade.
     soft = cv2.GaussianBlur(unlike.astype(np.float32), (0, 0), max(1.0, _UNLIKE_SOFTNESS * width))

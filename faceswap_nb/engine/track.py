@@ -235,9 +235,10 @@ def smooth(track: Track, sigma: float, expressive_sigma: float, still_sigma: flo
     jitter without the lag a causal filter would add. The eyes and lips carry blinks,
     looks and speech, which last a few frames, so they get the lighter
     ``expressive_sigma`` (``expressive_points`` and the irises); everything else, the
-    heavier ``sigma`` that keeps the skin from shimmering. Where the head moves slower than ``MOVING_FROM`` face widths a
-    frame, the skin's sigma grows to ``still_sigma`` (when larger): a still face
-    shows every bit of jitter, a fast one would be left behind by a wide filter.
+    heavier ``sigma`` that keeps the skin from shimmering. Where the head moves slower
+    than ``MOVING_FROM`` face widths a frame, the skin's sigma grows to ``still_sigma``
+    (when larger): a still face shows every bit of jitter, a fast one would be left
+    behind by a wide filter.
     """
     if len(track.landmarks) < 3:
         return
