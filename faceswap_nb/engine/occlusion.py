@@ -83,8 +83,10 @@ def unlike_skin(
 ) -> NDArray[np.bool_]:
     """Mesh-covered pixels of ``region`` whose colour is not the face's skin.
 
-    The mesh can spill over hair or background (the far cheek of a turned head); the
-    lighting must not take its statistics there, in any mode.
+    The mesh can spill over hair or background (the far cheek of a turned head); in
+    advanced mode the lighting takes no statistics there. The default mode does not look:
+    leaving these pixels out of its lighting changed neither the lighting correlation
+    (0.93) nor the orange patch on the three-quarter clip's far cheek, for 1–2 ms a frame.
     """
     skin = covered & ~feature_mask(points, region, face_width)
     return appearance_occluders(to_lab(region.of(image)), skin) & covered
