@@ -84,6 +84,8 @@ class SourceFace:
     points: Points
     depth: NDArray[np.float32]
     interior: Mask
+    photo_scale: float = 1.0
+    """The crop's pixels per photo pixel: below 1 where a large photo was downscaled."""
 
     @classmethod
     def from_image(cls, image: Image, *, max_face: int = 480) -> SourceFace:
@@ -119,7 +121,14 @@ class SourceFace:
             crop_points,
             (found[1] * scale).astype(np.float32),
             _interior(crop, crop_points),
+            scale,
         )
+
+    @property
+    def width_in_photo(self) -> float:
+        """The face's width (``landmarks.face_width``) in the photo's own pixels: the
+        finest detail the photo has of it."""
+        return face_width(self.points) / self.photo_scale
 
     @functools.cached_property
     def shut_eyes(self) -> tuple[tuple[int, ...], ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import av
@@ -183,6 +184,22 @@ class TestSwapVideo:
 
         (warning,) = [warning for warning in report.warnings if "target wears glasses" in warning]
         assert "advanced" in warning
+
+    def test_says_when_the_photos_face_is_much_smaller_than_the_videos(
+        self, smiling_photo: Path, tmp_path: Path
+    ) -> None:
+        # Grace Hopper's face at the photo's full size, ~195 px; the astronaut's, ~63 px.
+        grace = write_clip(tmp_path / "grace.mp4", [cv2.imread(str(GRACE_HOPPER))[:592]] * 4)
+
+        report = swap_video(grace, smiling_photo, tmp_path / "swapped.mp4")
+
+        (warning,) = [warning for warning in report.warnings if "enlarged" in warning]
+        sizes = re.search(r"about (\d+) px wide and the video's up to (\d+) px: enlarged ([\d.]+)×", warning)
+        assert sizes is not None, warning
+        photo, video, enlarged = (float(n) for n in sizes.groups())
+        assert 50 < photo < 80 and 170 < video < 220
+        assert enlarged == pytest.approx(video / photo, abs=0.1)
+        assert f"face {video:.0f} px wide or more" in warning  # what to do
 
     def test_says_nothing_of_the_targets_glasses_when_advanced_keeps_them(
         self, grace_clip: Path, smiling_photo: Path, tmp_path: Path

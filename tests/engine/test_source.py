@@ -49,6 +49,14 @@ class TestSourceFace:
         scale = small.image.shape[1] / grace_source.image.shape[1]
         np.testing.assert_allclose(small.points, grace_source.points * scale, atol=1.5)
 
+    def test_knows_the_faces_width_in_the_photos_own_pixels(self, grace_source: SourceFace) -> None:
+        small = SourceFace.from_image(cv2.imread(str(GRACE_HOPPER)), max_face=100)
+
+        assert grace_source.photo_scale == 1.0  # Grace Hopper's face fits in 480 px
+        assert small.photo_scale < 0.5
+        # Downscaling the crop does not make the photo's face any smaller.
+        assert small.width_in_photo == pytest.approx(grace_source.width_in_photo, rel=0.02)
+
     def test_the_interior_fades_from_the_outline_in(self, grace_source: SourceFace) -> None:
         interior, points = grace_source.interior, grace_source.points
 
