@@ -39,6 +39,9 @@ def run_demo(folder: Path) -> Path:
     print(f"job {done.job_id} {done.status}{usage}")
     for warning in done.warnings:
         print(f"  the engine noticed: {warning}")
+    if done.warnings:
+        # The only public-domain faces that ship in packages are small, smiling, or in glasses.
+        print("  (these are about the demo's own media; your own photo and video can avoid them)")
     return result
 
 

@@ -19,6 +19,8 @@ def test_the_demo_swaps_the_demo_media_through_the_server(tmp_path: Path, capsys
     assert status == 0, out
     assert f"result: {result}" in out and "completed; 4.0 s of video, cost 0.40" in out
     assert "the engine noticed: the source photo smiles broadly" in out  # the astronaut does
+    assert "the engine noticed: the source photo's face is about" in out  # 101 px on a ~360-px face
+    assert "about the demo's own media" in out
     assert is_marked_synthetic(result)
     assert probe(result).frame_count == probe(tmp_path / "target.mp4").frame_count
     assert (tmp_path / "server" / "jobs.sqlite3").exists()
