@@ -59,10 +59,11 @@ def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str
     from faceswap_nb.engine import swap_video
 
     if name == "quality":
-        from benchmarks.quality import format_runs, run_quality
+        from benchmarks.quality import format_analysis, format_runs, run_quality
+        from faceswap_nb.engine.pipeline import analyse_video
 
-        result = run_quality(swap_video, out, quick)
-        return result, format_runs(result["runs"])
+        result = run_quality(swap_video, out, quick, analyse=analyse_video)
+        return result, format_runs(result["runs"]) + "\n\n" + format_analysis(result["analysis"])
     if name == "occlusion":
         from benchmarks.occlusion import format_occlusion, run_occlusion
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,13 @@ from benchmarks.evaluate import (
     seam_ratio,
 )
 from benchmarks.sheets import ContactSheet, pick_frames
+from faceswap_nb.engine.eyes import eye_openings
 
 if TYPE_CHECKING:
-    from faceswap_nb.engine.types import Image
+    from faceswap_nb.engine.types import FaceObservation, Image
+
+AnalyseFn = Callable[[Path], dict[int, list["FaceObservation"]]]
+"""The engine's ``analyse_video``: the observations its render pass would get, by frame."""
 
 CLIPS = (
     "retalking_face1.mp4",
@@ -321,6 +326,34 @@ def _notes(row: dict[str, Any], clip: ClipAnalysis, source: NDArray[np.float32])
     return notes
 
 
+def analysis_figures(clip: ClipAnalysis, observations: dict[int, list[FaceObservation]]) -> dict[str, Any]:
+    """How well the engine's own analysis reads the original's blinks.
+
+    Over the frames where the judge reads expression (as in ``measure_run``), the Pearson
+    r of the engine's eye openings (``eyes.eye_openings``, both eyes' mean) against the
+    judge's eye aspect ratio on the original, on clips with blinks (as ``eye_r``). The
+    photo's eyes are drawn where the analysis reads the lids, so a swap's eye r can
+    hardly beat this. (The mouth has no such figure: the swap keeps the target's own
+    lips, whatever the mesh reads.)
+    """
+    pairs = []
+    for index, face in sorted(clip.faces.items()):
+        if face.width < _MIN_LANDMARK_WIDTH:
+            continue
+        x0, y0, x1, y1 = face.box
+        centres = [(observation, observation.landmarks.mean(axis=0)) for observation in observations.get(index, [])]
+        inside = [observation for observation, (x, y) in centres if x0 <= x <= x1 and y0 <= y <= y1]
+        if inside:
+            pairs.append((eye_aspect_ratio(face.points), float(eye_openings(inside[0].landmarks).mean())))
+    eyes = np.array(pairs).reshape(-1, 2)
+    blinking = len(eyes) > 2 and eyes[:, 0].min() < _BLINK_DEPTH * np.median(eyes[:, 0])
+    return {
+        "clip": clip.path.stem,
+        "analysed_frames": len(eyes),
+        "analysis_eye_r": pearson(eyes[:, 0], eyes[:, 1]) if blinking else None,
+    }
+
+
 def plan(quick: bool) -> list[tuple[str, tuple[str, ...]]]:
     """Clips and the photos swapped into each: all three, or one per clip in quick mode."""
     if quick:
@@ -328,18 +361,23 @@ def plan(quick: bool) -> list[tuple[str, tuple[str, ...]]]:
     return [(clip, PHOTOS) for clip in CLIPS]
 
 
-def run_quality(swap: SwapFn, out_dir: Path, quick: bool = False) -> dict[str, Any]:
-    """Every clip × photo run of ``plan``: per-run figures and per-target verdicts."""
+def run_quality(
+    swap: SwapFn, out_dir: Path, quick: bool = False, analyse: AnalyseFn | None = None
+) -> dict[str, Any]:
+    """Every clip × photo run of ``plan``: per-run figures and per-target verdicts; with
+    ``analyse``, also each clip's ``analysis_figures``."""
     judge = Judge()
-    runs = []
+    runs, analysis = [], []
     for clip_name, photos in plan(quick):
         clip = analyse_clip(testdata_file("videos", clip_name), judge)
+        if analyse is not None:
+            analysis.append(analysis_figures(clip, analyse(clip.path)))
         for photo_name in photos:
             try:
                 runs.append(run_pair(swap, clip, testdata_file("images", photo_name), judge, out_dir))
             except Exception as error:  # noqa: BLE001 - one failing run must not hide the others' figures
                 runs.append({"clip": clip.path.stem, "photo": Path(photo_name).stem, "error": repr(error)})
-    return {"runs": runs, "targets": verdicts(TARGETS, runs)}
+    return {"runs": runs, "analysis": analysis, "targets": verdicts(TARGETS, runs)}
 
 
 _COLUMNS = (
@@ -375,4 +413,13 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
         lines.append(f"{name:40}" + "".join(cells))
     for run in runs:
         lines.extend(f"  {run['clip']} <- {run['photo']}: {note}" for note in run.get("notes", []))
+    return "\n".join(lines)
+
+
+def format_analysis(rows: list[dict[str, Any]]) -> str:
+    """One line per clip: how well the engine's analysis reads blinks (``analysis_figures``)."""
+    lines = ["blinks as the engine's own analysis reads them, r against the judge on the original:"]
+    for row in rows:
+        r = row["analysis_eye_r"]
+        lines.append(f"  {row['clip']:32} {'-' if r is None else f'{r:.2f}':>5}   ({row['analysed_frames']} frames)")
     return "\n".join(lines)

@@ -168,6 +168,29 @@ def _render(
     return report
 
 
+def _check_faces(faces: str) -> None:
+    if faces not in FACE_CHOICES:
+        raise ValueError(f"faces must be one of {FACE_CHOICES}, not {faces!r}")
+
+
+def analyse_video(
+    video: str | os.PathLike[str], *, faces: str = "largest", config: SwapConfig | None = None
+) -> dict[int, list[FaceObservation]]:
+    """The analysis pass alone: the chosen faces' observations by frame index, exactly as
+    ``swap_video`` renders them (smoothed, eyes refined). For diagnostics: the
+    benchmarks compare what it reads with an independent judge.
+
+    Raises:
+        InvalidVideo, InputTooLarge: as ``swap_video``.
+    """
+    _check_faces(faces)
+    config = config or SwapConfig()
+    video = Path(video)
+    info = decode.probe(video, config.limits)
+    faces_by_frame, _ = _analyse(video, info, faces, config, lambda fraction: None, Timings())
+    return faces_by_frame
+
+
 def swap_video(
     video: str | os.PathLike[str],
     face: str | os.PathLike[str],
@@ -192,8 +215,7 @@ def swap_video(
         InvalidVideo, InvalidImage, NoFaceInSource, NoFaceInVideo, InputTooLarge,
         OutputNotWritable: each with a message that says what to fix.
     """
-    if faces not in FACE_CHOICES:
-        raise ValueError(f"faces must be one of {FACE_CHOICES}, not {faces!r}")
+    _check_faces(faces)
     config = config or SwapConfig()
     progress = progress or (lambda fraction: None)
     video, out = Path(video), Path(out)

@@ -22,12 +22,14 @@ from faceswap_nb.engine import SwapConfig, SwapReport, swap_video
 from faceswap_nb.engine.decode import Limits, read_frames
 from faceswap_nb.engine.detect import FaceDetector
 from faceswap_nb.engine.encode import is_marked_synthetic
+from faceswap_nb.engine.pipeline import analyse_video
 from tests.media import GRACE_HOPPER, astronaut, write_clip
 
 SIDE = 320  # the generated clip: the astronaut at 320×320, 10 frames at 10 fps
 FRAMES = 10
 FACE_CENTRE = np.array([140.0, 75.0])  # the astronaut's face in the first 320×320 frame
 STEP = np.array([2.0, 1.0])  # how far the picture moves each frame
+NOSE_TIP = 4  # mesh point
 
 
 def cut_clip(source: Path, out: Path, seconds: float) -> Path:
@@ -214,6 +216,24 @@ class TestSwapVideo:
         _, out, _ = swapped
 
         assert _files(out.parent) == [out.name]
+
+
+class TestAnalyseVideo:
+    def test_gives_each_frame_the_face_the_swap_would_render(self, clip: Path) -> None:
+        observations = analyse_video(clip)
+
+        assert sorted(observations) == list(range(FRAMES))
+        for k, faces in observations.items():
+            (face,) = faces
+            assert face.landmarks.shape == (470, 2) and face.rest is not None
+            centre = FACE_CENTRE + STEP * k
+            assert np.hypot(*(face.landmarks[NOSE_TIP] - centre)) < 20, f"frame {k}: not the astronaut's face"
+
+    def test_refuses_what_swap_video_refuses(self, clip: Path, text_file: Path) -> None:
+        with pytest.raises(ValueError, match="bogus"):
+            analyse_video(clip, faces="bogus")
+        with pytest.raises(InvalidVideo):
+            analyse_video(text_file)
 
 
 class TestSwapVideoRefusals:
