@@ -1,9 +1,10 @@
 """Quality of swapped videos, judged by dlib: identity, expression, pose, light, seams, flicker.
 
-For each clip the original is analysed once (the target face at every sampled frame);
-then each photo is swapped in and the output is streamed beside the original, frame by
-frame, measuring only at the sampled frames (every 2nd frame, at most 120, so that short
-blinks are caught; identity uses 24 of them because an embedding costs ~90 ms).
+For each clip the original is analysed once (the target face at every sampled frame:
+every frame, up to ``MAX_SAMPLES``), and the engine's own analysis pass is read against
+it (``analysis_figures``). Then each photo is swapped in and the output is streamed
+beside the original, frame by frame, measuring at the sampled frames (identity at
+``IDENTITY_FRAMES`` of them, because an embedding costs ~90 ms).
 """
 
 from __future__ import annotations
