@@ -127,12 +127,11 @@ class ShapeTransfer:
         points = points[:MESH_POINTS]
         self._source = np.column_stack([points, depth]).astype(np.float64)
         width = face_width(points)
-        brows = points[list(RIGHT_BROW + LEFT_BROW)]
-        to_brows = np.hypot(*(points[:, None, :] - brows[None]).transpose(2, 0, 1)).min(1)
+        squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+        to_brows = np.sqrt(squared[:, list(RIGHT_BROW + LEFT_BROW)]).min(1)
         near_brows = 1.0 - smoothstep(to_brows / (BROW_REACH * width))
         self._near_brows = np.flatnonzero(near_brows > 0)
         self._brow_weight = near_brows[self._near_brows].astype(np.float32)[:, None]
-        squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
         neighbours = np.exp(-squared / (2.0 * (reach * width) ** 2))
         self._smooth = (neighbours / neighbours.sum(1, keepdims=True)).astype(np.float32)
         hull = cv2.convexHull(points.astype(np.float32))
