@@ -5,7 +5,8 @@ frames straight into libx264 with the engine's encoder settings) and through
 ``swap_video`` in both modes, interleaved (reference, default, reference, advanced, …)
 so that a busy machine slows all of them alike; medians of the repetitions are
 compared. The engine's own I/O path (``faceswap_nb.engine.encode.transcode``: decode →
-BGR → encode, everything but the face work) is timed too and reported beside it.
+encode as the swap does it, everything but the face work) is timed too and reported
+beside it.
 
 Memory: ``swap_video`` runs in a fresh subprocess on a 1080p clip of N frames and of 3N
 frames; the child's peak resident set size must stay under a bound and must not grow
@@ -97,9 +98,10 @@ def plain_transcode(video: Path, out: Path, *, crf: int = 20, preset: str = "ver
     """Decode and re-encode ``video`` as plainly as PyAV can: the decoder's 4:2:0 frames go
     to libx264 (the engine's settings) as they are, and the audio packets are copied.
 
-    The speed reference. The engine's own ``encode.transcode`` also converts every frame
-    to BGR and back, as the swap must: a quarter to two fifths of its time on the speed
-    clips, which belongs to the swap's cost, not the reference's. Returns the number of frames written.
+    The speed reference. The engine's own ``encode.transcode`` does the same through
+    the swap's reader and writer (which copy each frame's planes, and convert frames
+    without 4:2:0 planes to BGR and back); what that costs belongs to the swap, not the
+    reference. Returns the number of frames written.
     """
     with av.open(str(video)) as source, av.open(str(out), "w", format="mp4") as sink:
         stream = source.streams.video[0]
@@ -148,7 +150,7 @@ def run_speed(
 ) -> dict[str, Any]:
     """Time the reference and both swap modes on each speed clip, interleaved; ratios of
     the medians. The targets are judged on the worst clip. ``io_path`` (the engine's own
-    decode → BGR → encode), when given, is timed too, for what its conversions cost."""
+    decode → encode), when given, is timed too, for what the swap's I/O costs."""
     runs = []
     for label, name, file_name, loops, frame in SPEED_CLIPS:
         clip = make_clip(testdata_file("videos", name), out_dir / "clips" / file_name, 1280, 720, loops, frame)
@@ -272,7 +274,7 @@ def format_speed(figures: dict[str, Any]) -> str:
         )
         if "fps_io_path" in run:
             lines.append(
-                f"  through the engine's I/O path (decode → BGR → encode) {run['fps_io_path']} fps: "
+                f"  through the engine's I/O path (decode → encode) {run['fps_io_path']} fps: "
                 f"default x{run['io_path_ratio_default']:.2f}, advanced x{run['io_path_ratio_advanced']:.2f}"
             )
     return "\n".join(lines)

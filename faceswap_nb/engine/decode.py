@@ -1,4 +1,5 @@
-"""Read the target video and the source photo as upright BGR arrays.
+"""Read the target video and the source photo upright: as BGR arrays, or the video's
+frames as the decoder's YUV planes (``picture.Yuv420``) for the swap's two passes.
 
 Everything that cannot be read is refused here, before any work is done, with an error
 that names the file and says what is wrong: ``InvalidVideo`` / ``InvalidImage`` for
@@ -96,13 +97,18 @@ def probe(path: StrPath, limits: Limits = Limits()) -> VideoInfo:
             rotation=rotation,
             has_audio=any(s.type == "audio" for s in container.streams),
             codec=stream.codec_context.name,
+            planes_matrix=_planes_matrix(first),
         )
 
 
 def read_frames(
-    path: StrPath, limits: Limits = Limits(), info: VideoInfo | None = None
+    path: StrPath, limits: Limits = Limits(), info: VideoInfo | None = None, *, planes: bool = False
 ) -> Iterator[Frame]:
     """Stream a video's frames one at a time, upright BGR, with their original pts.
+
+    With ``planes``, frames that have ``VideoInfo.planes_matrix`` come as writable
+    ``picture.Yuv420`` copies of the decoder's planes instead: converting a whole
+    frame to BGR and back costs more than the swap's edits to it.
 
     The file is probed (and refused if invalid) when this is called, not on the first
     ``next``, unless the caller passes the ``info`` its own ``probe`` returned (each
@@ -114,8 +120,9 @@ def read_frames(
         InputTooLarge: as ``probe``, or when the video turns out longer than it said.
     """
     info = info or probe(path, limits)
+    matrix = info.planes_matrix if planes else None
     return (
-        Frame(index, _upright_bgr(decoded, info.rotation), decoded.pts)
+        Frame(index, _upright_frame(decoded, info.rotation, matrix), decoded.pts)
         for index, decoded in _iterate_frames(path, limits)
     )
 
@@ -280,15 +287,37 @@ def _upright_picture(frame: av.VideoFrame, rotation: int) -> Picture:
     full_range = _YUV420_FULL_RANGE.get(frame.format.name)
     if full_range is None:
         return _upright_bgr(frame, rotation)
+    full_range = full_range or frame.color_range == _AVCOL_RANGE_JPEG
+    return Yuv420(*_upright_planes(frame, rotation), _weights(frame), full_range)
+
+
+def _upright_frame(frame: av.VideoFrame, rotation: int, matrix: tuple[float, float] | None) -> Picture:
+    """BGR, or a writable ``Yuv420`` when the frame has the planes ``matrix`` promised."""
+    if matrix is None or _planes_matrix(frame) != matrix:
+        return _upright_bgr(frame, rotation)
+    return Yuv420.packed(*_upright_planes(frame, rotation), matrix, False)
+
+
+def _upright_planes(frame: av.VideoFrame, rotation: int) -> list[NDArray[np.uint8]]:
     planes = [_plane_view(plane) for plane in frame.planes]
     if rotation in _ROTATE_CODES:
         planes = [cv2.rotate(plane, _ROTATE_CODES[rotation]) for plane in planes]
+    return planes
+
+
+def _planes_matrix(frame: av.VideoFrame) -> tuple[float, float] | None:
+    """``VideoInfo.planes_matrix`` for a video whose frames are like ``frame``."""
+    limited = frame.format.name == "yuv420p" and frame.color_range != _AVCOL_RANGE_JPEG
+    even = frame.width % 2 == 0 and frame.height % 2 == 0
+    return _weights(frame) if limited and even else None
+
+
+def _weights(frame: av.VideoFrame) -> tuple[float, float]:
+    """(Kr, Kb) of the frame's YUV matrix: its tag, or the players' usual guess."""
     tagged = frame.colorspace
     if tagged == _AVCOL_SPC_UNSPECIFIED:
-        weights = BT709 if _guessed_bt709(frame) else BT601
-    else:
-        weights = BT601 if tagged in _AVCOL_SPC_BT601 else BT709
-    return Yuv420(*planes, weights, full_range or frame.color_range == _AVCOL_RANGE_JPEG)
+        return BT709 if _guessed_bt709(frame) else BT601
+    return BT601 if tagged in _AVCOL_SPC_BT601 else BT709
 
 
 def _plane_view(plane: VideoPlane) -> NDArray[np.uint8]:

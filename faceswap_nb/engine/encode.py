@@ -24,6 +24,7 @@ from av.video.stream import VideoStream
 
 from faceswap_nb._errors import InvalidVideo, OutputNotWritable
 from faceswap_nb.engine.decode import StrPath, probe, read_frames
+from faceswap_nb.engine.picture import BT709, Picture, Yuv420
 from faceswap_nb.engine.types import Frame, Image, VideoInfo
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ __all__ = [
 
 SYNTHETIC_KEY = "synthetic"
 """Container tag whose presence marks a video as synthetic."""
+
+_AVCOL_SPC_BT709 = 1
+_AVCOL_SPC_SMPTE170M = 6  # BT.601's matrix
 
 # Audio that MP4 can carry as is; anything else is re-encoded to AAC.
 _MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "opus"})
@@ -82,19 +86,23 @@ def is_marked_synthetic(path: StrPath) -> bool:
 def transcode(video: StrPath, out: StrPath, *, crf: int = 20, preset: str = "veryfast") -> int:
     """Decode and re-encode a clip (with its audio) through the swap's own I/O path.
 
-    Everything but the face work, BGR conversions included: the speed benchmark times it
-    beside its plain reference to show what those conversions cost. Returns the number
-    of frames written. The output is not tagged synthetic (no face is replaced).
+    Everything but the face work: the speed benchmark times it beside its plain
+    reference to show what the swap's I/O costs. Returns the number of frames written.
+    The output is not tagged synthetic (no face is replaced).
     """
     info = probe(video)
     with VideoWriter(out, info, audio_source=video, crf=crf, preset=preset) as writer:
-        for frame in read_frames(video):
+        for frame in read_frames(video, info=info, planes=True):
             writer.write(frame)
     return writer.frames_written
 
 
 class VideoWriter:
-    """Encode upright BGR frames to an H.264/AAC MP4 that matches the input's timing.
+    """Encode upright frames to an H.264/AAC MP4 that matches the input's timing.
+
+    Frames come as BGR, or as the decoder's planes (``picture.Yuv420``), which are
+    encoded as they are when they have ``info.planes_matrix``; the output is tagged
+    with that matrix, or BT.709 when the input has none.
 
     Use as a context manager; the output appears at ``out_path`` only when the
     ``with`` block exits cleanly. Frames keep their pts in ``info.time_base`` (so
@@ -125,6 +133,8 @@ class VideoWriter:
         self._audio_source = audio_source
         self._metadata = dict(metadata or {})
         self._encoder_options = {"crf": str(crf), "preset": preset}
+        self._planes_matrix = info.planes_matrix
+        self._matrix = info.planes_matrix or BT709
         self._pad_right, self._pad_bottom = info.width % 2, info.height % 2
         if self._pad_right or self._pad_bottom:
             self.warnings.append(
@@ -169,17 +179,13 @@ class VideoWriter:
             raise
 
     def write(self, frame: Frame) -> None:
-        """Encode one upright BGR frame (its pts in ``info.time_base``, or None)."""
+        """Encode one upright frame (its pts in ``info.time_base``, or None)."""
         if self._container is None or self._video is None:
             raise RuntimeError("VideoWriter.write() called outside its `with` block")
         expected = (self.info.height, self.info.width, 3)
         if frame.image.shape != expected:
             raise ValueError(f"frame {frame.index} is {frame.image.shape}, expected {expected}")
-        # Wrapping the array (no copy) instead of from_ndarray's fresh frame is ~3x faster.
-        image = np.ascontiguousarray(self._padded(frame.image))
-        video_frame = av.VideoFrame.from_numpy_buffer(image, format="bgr24").reformat(
-            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
-        )
+        video_frame = self._video_frame(frame.image)
         video_frame.pts = self._next_pts(frame)
         if self._first_pts is None:
             self._first_pts = video_frame.pts
@@ -215,7 +221,8 @@ class VideoWriter:
         stream.codec_context.thread_count = 0  # x264 picks threads for the machine
         # Tag what write() converts to, so players decode the colours we encoded.
         context = stream.codec_context
-        context.colorspace = context.color_primaries = context.color_trc = 1  # BT.709
+        context.colorspace = _AVCOL_SPC_BT709 if self._matrix == BT709 else _AVCOL_SPC_SMPTE170M
+        context.color_primaries = context.color_trc = 1  # BT.709
         context.color_range = 1  # limited ("MPEG") range
         return stream
 
@@ -239,6 +246,19 @@ class VideoWriter:
         end = self._first_pts + round(self.info.duration_seconds / self.info.time_base)
         remaining = end - last_pts
         return remaining if 0 < remaining <= 4 * self._frame_ticks else self._frame_ticks
+
+    def _video_frame(self, picture: Picture) -> av.VideoFrame:
+        """``picture`` as a 4:2:0 frame in the output's matrix."""
+        if isinstance(picture, Yuv420):
+            if picture.i420 is not None and not picture.full_range and picture.weights == self._planes_matrix:
+                return av.VideoFrame.from_numpy_buffer(picture.i420, format="yuv420p")
+            height, width = picture.y.shape
+            picture = picture.bgr_window((0, 0, width, height))
+        # Wrapping the array (no copy) instead of from_ndarray's fresh frame is ~3x faster.
+        image = np.ascontiguousarray(self._padded(picture))
+        return av.VideoFrame.from_numpy_buffer(image, format="bgr24").reformat(
+            format="yuv420p", dst_colorspace="ITU709" if self._matrix == BT709 else "ITU601", dst_color_range="MPEG"
+        )
 
     def _padded(self, image: Image) -> Image:
         if not (self._pad_right or self._pad_bottom):

@@ -102,6 +102,17 @@ def clean(mask: NDArray[np.bool_], face_width: float) -> Mask:
     return cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(1.0, size / 3))
 
 
+def hand_search_region(region: Region, shape: tuple[int, ...]) -> Region | None:
+    """Where ``OcclusionFinder`` looks for hands over the face in ``region``.
+
+    Hands far from the face cannot cover it; a crop around the face is cheaper to
+    search and shows the hand larger to the palm detector.
+    """
+    width, height = region.size
+    corners = np.array([[region.x0, region.y0], [region.x1, region.y1]], np.float32)
+    return Region.around(corners, shape, margin=0.6 * max(width, height))
+
+
 class OcclusionFinder:
     """Per-frame occluder masks for tracked faces, smoothed over time per track."""
 
@@ -123,13 +134,7 @@ class OcclusionFinder:
         return self._steady(track_id, region, mask)
 
     def _hands_near(self, frame: Image, track_id: int, region: Region) -> list[Points]:
-        # Hands far from the face cannot cover it; a crop around the face is cheaper to
-        # search and shows the hand larger to the palm detector.
-        width, height = region.size
-        around = Region.around(
-            np.array([[region.x0, region.y0], [region.x1, region.y1]], np.float32),
-            frame.shape, margin=0.6 * max(width, height),
-        )
+        around = hand_search_region(region, frame.shape)
         if around is None:
             return []
         seen, followed = self._followed.get(track_id, (0, []))

@@ -1,11 +1,13 @@
-"""Frames for the analysis pass, kept in the form the decoder gives them.
+"""Frames kept in the form the decoder gives them.
 
 The face models only ever look at small pieces of a frame: a 192-pixel crop for the
 mesh, 64 pixels per eye, a 192-pixel thumbnail for the detector. Converting a whole
 720p 4:2:0 frame to BGR costs about as much as running the mesh on it, so the
 analysis pass keeps the decoder's Y, U and V planes (``Yuv420``) and converts only
-those pieces. Every function here also takes a plain BGR image (a photo, or a frame
-whose pixel format has no fast path).
+those pieces. The render pass likewise converts only a window around the faces
+(``Yuv420.bgr_window``) and writes the new face back into the planes
+(``Yuv420.paste``), which go to the encoder as they are. Every function here also
+takes a plain BGR image (a photo, or a frame whose pixel format has no fast path).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from numpy.typing import NDArray
 
 from faceswap_nb.engine.types import Image
 
-__all__ = ["Picture", "Yuv420", "crop", "grey_thumbnail", "resized", "yuv_to_bgr_matrix"]
+__all__ = ["Picture", "Yuv420", "bgr_to_yuv_matrix", "crop", "grey_thumbnail", "resized", "yuv_to_bgr_matrix"]
 
 # (Kr, Kb) luma weights of the two matrices video uses in practice.
 BT601 = (0.299, 0.114)
@@ -45,12 +47,21 @@ def yuv_to_bgr_matrix(weights: tuple[float, float], full_range: bool) -> NDArray
     return np.hstack([gains, offsets[:, None]]).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
+def bgr_to_yuv_matrix(weights: tuple[float, float], full_range: bool) -> NDArray[np.float32]:
+    """3×4 affine map from 8-bit (B, G, R, 1) to 8-bit (Y, U, V): ``yuv_to_bgr_matrix``
+    inverted."""
+    forward = np.vstack([yuv_to_bgr_matrix(weights, full_range).astype(np.float64), [0.0, 0.0, 0.0, 1.0]])
+    return np.linalg.inv(forward)[:3].astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Yuv420:
     """A 4:2:0 frame as its three planes (chroma at half width and height).
 
     ``weights`` are the (Kr, Kb) of its YUV matrix (``BT601`` or ``BT709``). The planes
-    may be views of the decoder's buffers; nothing here writes to them.
+    may be views of the decoder's buffers, which nothing may write to; a frame the
+    render pass edits is a ``packed`` copy, whose planes share one I420 buffer.
     """
 
     y: NDArray[np.uint8]
@@ -58,6 +69,26 @@ class Yuv420:
     v: NDArray[np.uint8]
     weights: tuple[float, float]
     full_range: bool
+    i420: NDArray[np.uint8] | None = None
+    """The (height × 3/2, width) buffer that ``y``, ``u`` and ``v`` are views of, when
+    they share one (``packed``): what the encoder takes without another copy."""
+
+    @classmethod
+    def packed(cls, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8],
+               weights: tuple[float, float], full_range: bool) -> Yuv420:
+        """A writable copy of even-sized planes, laid out as one I420 buffer."""
+        height, width = y.shape
+        buffer = np.empty((height * 3 // 2, width), np.uint8)
+        flat = buffer.reshape(-1)
+        chroma = (height // 2) * (width // 2)
+        planes = (
+            flat[: height * width].reshape(height, width),
+            flat[height * width : height * width + chroma].reshape(height // 2, width // 2),
+            flat[height * width + chroma :].reshape(height // 2, width // 2),
+        )
+        for plane, source in zip(planes, (y, u, v)):
+            plane[...] = source
+        return cls(*planes, weights, full_range, buffer)
 
     @property
     def matrix(self) -> NDArray[np.float32]:
@@ -73,6 +104,44 @@ class Yuv420:
     def to_bgr(self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]) -> Image:
         """Full-resolution Y, U, V pieces of the same size → BGR."""
         return cv2.transform(cv2.merge([y, u, v]), self.matrix)  # rounds and saturates
+
+    def bgr_window(self, box: tuple[int, int, int, int]) -> Image:
+        """The frame's pixels in ``box`` (x0, y0, x1, y1; even corners) as BGR.
+
+        Chroma is interpolated as over the whole frame: one chroma sample beyond the box
+        on each side is read where the frame has it.
+        """
+        x0, y0, x1, y1 = box
+        rows, cols = self.u.shape
+        # Chroma window, grown by an apron of one sample where the frame goes on.
+        cx0, cy0 = max(x0 // 2 - 1, 0), max(y0 // 2 - 1, 0)
+        cx1, cy1 = min(x1 // 2 + 1, cols), min(y1 // 2 + 1, rows)
+        size = (2 * (cx1 - cx0), 2 * (cy1 - cy0))
+        left, top = x0 - 2 * cx0, y0 - 2 * cy0
+        u, v = (
+            cv2.resize(plane[cy0:cy1, cx0:cx1], size, interpolation=cv2.INTER_LINEAR)[
+                top : top + y1 - y0, left : left + x1 - x0
+            ]
+            for plane in (self.u, self.v)
+        )
+        return self.to_bgr(self.y[y0:y1, x0:x1], u, v)
+
+    def paste(self, box: tuple[int, int, int, int], image: Image, changed: NDArray[np.uint8]) -> None:
+        """Write the BGR ``image`` of ``box`` (as ``bgr_window``) into the planes where
+        ``changed`` (non-zero); every other pixel keeps its decoded value exactly.
+
+        A chroma sample takes the mean of its 2 × 2 pixels when any of them changed.
+        """
+        x0, y0, x1, y1 = box
+        yuv = cv2.transform(image, bgr_to_yuv_matrix(self.weights, self.full_range))
+        y, u, v = cv2.split(yuv)
+        cv2.copyTo(y, changed, self.y[y0:y1, x0:x1])
+        half = ((x1 - x0) // 2, (y1 - y0) // 2)
+        # Any changed pixel of four lifts the 2 × 2 mean of 0/255 above 0.
+        touched = cv2.resize(changed * np.uint8(255), half, interpolation=cv2.INTER_AREA)
+        for full, plane in ((u, self.u), (v, self.v)):
+            chroma = cv2.resize(full, half, interpolation=cv2.INTER_AREA)
+            cv2.copyTo(chroma, touched, plane[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])
 
 
 Picture = Image | Yuv420

@@ -6,7 +6,9 @@ Frames stay in the decoder's YUV planes; only the crops the models see become BG
 Then the tracks are linked into people, the face(s) to replace are chosen, and their
 landmarks are smoothed over time with a zero-phase filter.
 Pass 2 (render): decode → align → warp → light → mask → blend → encode, frame by frame,
-in three threads (decoding, rendering, encoding) so that each keeps a core busy.
+in three threads (decoding, rendering, encoding) so that each keeps a core busy. Frames
+stay in the decoder's planes here too: only a window around the faces becomes BGR, and
+only the pixels the render changed are written back.
 
 Only landmarks (a few KB a frame) outlive a frame, so memory stays flat in clip length.
 """
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from faceswap_nb._errors import NoFaceInVideo
@@ -26,10 +29,10 @@ from faceswap_nb.engine import decode, encode
 from faceswap_nb.engine.align import ShapeTransfer
 from faceswap_nb.engine.glasses import wears_glasses
 from faceswap_nb.engine.landmarks import face_width
-from faceswap_nb.engine.occlusion import OcclusionFinder
-from faceswap_nb.engine.picture import Picture
+from faceswap_nb.engine.occlusion import OcclusionFinder, hand_search_region
+from faceswap_nb.engine.picture import Picture, Yuv420
 from faceswap_nb.engine.prefetch import prefetched
-from faceswap_nb.engine.render import Timings, render_face
+from faceswap_nb.engine.render import Timings, face_region, render_face
 from faceswap_nb.engine.source import SourceFace
 from faceswap_nb.engine.track import FaceTracker, Pending, by_frame, select, smooth
 from faceswap_nb.engine.types import FaceObservation, Frame, Image, SwapReport, VideoInfo
@@ -111,26 +114,90 @@ def _rendered(
     if config.shape_strength > 0:
         shape = ShapeTransfer(source.points, source.depth, strength=config.shape_strength)
     looked_at: set[int] = set()  # tracks whose glasses were looked for, on their first frame
-    for frame in prefetched(decode.read_frames(video, config.limits, info), name="faceswap-decode"):
+    canvas = _BgrCanvas()
+    frames = decode.read_frames(video, config.limits, info, planes=True)
+    for frame in prefetched(frames, name="faceswap-decode"):
         faces = faces_by_frame.get(frame.index, [])
-        for face in faces:
-            # Advanced mode keeps dark frames in front: nothing to warn about there.
-            if occlusion is None and face.track_id not in looked_at:
-                looked_at.add(face.track_id)
-                if _wears_glasses(frame.image, face) and TARGET_GLASSES not in report.warnings:
-                    report.warnings.append(TARGET_GLASSES)
+        # Advanced mode keeps dark frames in front: nothing to warn about there.
+        glasses_due = [f for f in faces if occlusion is None and f.track_id not in looked_at]
+        drawn = [face_region(face, frame.image.shape) for face in faces]
+        read = drawn + [_glasses_region(face, frame.image.shape) for face in glasses_due]
+        if occlusion is not None:
+            read += [hand_search_region(region, frame.image.shape) for region in drawn if region is not None]
+        with timings.stage("convert"):
+            image = canvas.open(frame.image, read, drawn)
+        for face in glasses_due:
+            looked_at.add(face.track_id)
+            if _wears_glasses(image, face) and TARGET_GLASSES not in report.warnings:
+                report.warnings.append(TARGET_GLASSES)
         swapped = [
-            render_face(frame.image, face, source, config.light_scale, timings, occlusion, shape)
+            render_face(image, face, source, config.light_scale, timings, occlusion, shape)
             for face in faces
         ]
+        with timings.stage("convert"):
+            canvas.close()
         report.frames += 1
         report.frames_swapped += any(swapped)
         yield frame
 
 
+class _BgrCanvas:
+    """A frame-sized BGR image to render in when frames come as YUV planes: only what
+    the render reads is converted into it, and only the pixels it changed are written
+    back into the planes. Elsewhere the canvas holds stale pixels from earlier frames.
+    """
+
+    def __init__(self) -> None:
+        self._image: Image | None = None
+        self._open: tuple[Yuv420, tuple[int, int, int, int], Image] | None = None
+
+    def open(self, picture: Picture, read: list[Region | None], drawn: list[Region | None]) -> Image:
+        """A BGR image of ``picture`` that is right in the ``read`` regions (``picture``
+        itself when it is BGR); ``close`` keeps what changes in the ``drawn`` ones."""
+        if isinstance(picture, np.ndarray):
+            return picture
+        if self._image is None or self._image.shape != picture.shape:
+            self._image = np.empty(picture.shape, np.uint8)
+        window, box = _even_box(read, picture.shape), _even_box(drawn, picture.shape)
+        if window is not None and box is not None:
+            x0, y0, x1, y1 = window
+            self._image[y0:y1, x0:x1] = picture.bgr_window(window)
+            x0, y0, x1, y1 = box
+            self._open = (picture, box, self._image[y0:y1, x0:x1].copy())
+        return self._image
+
+    def close(self) -> None:
+        """Write what the render changed back into the planes of the last ``open``."""
+        if self._open is None or self._image is None:
+            return
+        picture, (x0, y0, x1, y1), before = self._open
+        after = self._image[y0:y1, x0:x1]
+        changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))  # > 0 where any differs
+        picture.paste((x0, y0, x1, y1), after, changed)
+        self._open = None
+
+
+def _even_box(regions: list[Region | None], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) around ``regions``, grown to even corners (4:2:0 chroma
+    samples cover 2 × 2 pixels); None when there are none."""
+    found = [region for region in regions if region is not None]
+    if not found:
+        return None
+    x1, y1 = max(r.x1 for r in found), max(r.y1 for r in found)
+    return (
+        min(r.x0 for r in found) & ~1, min(r.y0 for r in found) & ~1,
+        min(x1 + x1 % 2, shape[1]), min(y1 + y1 % 2, shape[0]),
+    )
+
+
+def _glasses_region(face: FaceObservation, shape: tuple[int, ...]) -> Region | None:
+    """Where ``_wears_glasses`` looks."""
+    return Region.around(face.landmarks, shape, margin=0.3 * face_width(face.landmarks))
+
+
 def _wears_glasses(frame: Image, face: FaceObservation) -> bool:
     """Whether the target ``face`` wears glasses, judged on the frame before its swap."""
-    region = Region.around(face.landmarks, frame.shape, margin=0.3 * face_width(face.landmarks))
+    region = _glasses_region(face, frame.shape)
     if region is None:
         return False
     offset = np.array([region.x0, region.y0], np.float32)

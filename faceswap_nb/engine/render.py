@@ -282,6 +282,12 @@ def _keep_targets_own(
     return lit
 
 
+def face_region(face: FaceObservation, shape: tuple[int, ...]) -> Region | None:
+    """The part of the frame ``render_face`` reads and redraws for ``face`` (None when
+    the face is off-frame)."""
+    return Region.around(face.landmarks, shape, margin=2.0)
+
+
 def render_face(
     frame: Image, face: FaceObservation, source: SourceFace, light_scale: float,
     timings: Timings, occlusion: OcclusionFinder | None = None,
@@ -292,7 +298,7 @@ def render_face(
     With an ``occlusion`` finder, whatever covers the target face stays in front; with a
     ``shape`` transfer, the face takes the source's proportions.
     """
-    region = Region.around(face.landmarks, frame.shape, margin=2.0)
+    region = face_region(face, frame.shape)
     if region is None:
         return False
     width = face_width(face.landmarks)

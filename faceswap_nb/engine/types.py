@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from faceswap_nb.engine.picture import Picture
 
 Image = NDArray[np.uint8]
 """H×W×3 BGR frame or photo."""
@@ -40,6 +44,11 @@ class VideoInfo:
     """Clockwise degrees the player turns the stored picture (0, 90, 180, 270)."""
     has_audio: bool
     codec: str
+    planes_matrix: tuple[float, float] | None = None
+    """When the frames are 8-bit 4:2:0 in limited range and even-sized: the (Kr, Kb)
+    weights of their YUV matrix (``picture.BT601`` or ``BT709``). The swap then edits
+    the decoder's planes and the output keeps this matrix; otherwise (None) frames go
+    through BGR and the output is BT.709."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,8 @@ class Frame:
     """One decoded, upright frame and its original timestamp."""
 
     index: int
-    image: Image
+    image: Picture
+    """BGR, or the decoder's planes (``read_frames(..., planes=True)``)."""
     pts: int | None
     """Presentation timestamp in ``VideoInfo.time_base`` units (kept, so VFR survives)."""
 

@@ -329,6 +329,39 @@ def test_pictures_of_other_pixel_formats_come_as_bgr(tmp_path: Path) -> None:
     assert marker_is_top_left(pictures[0])
 
 
+def test_probe_says_whose_planes_the_swap_can_edit_and_in_which_matrix(tmp_path: Path) -> None:
+    assert probe(make_video(tmp_path / "clip.mp4", frames=2)).planes_matrix == BT601  # untagged SD
+    assert probe(make_png_video(tmp_path / "rgb.mov", frames=2)).planes_matrix is None
+
+
+def test_frames_as_planes_are_writable_copies_that_look_like_the_bgr_frames(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", frames=3)
+
+    frames = list(read_frames(clip, planes=True))
+
+    assert [frame.index for frame in frames] == [0, 1, 2]
+    for frame, bgr in zip(frames, read_frames(clip)):
+        picture = frame.image
+        assert isinstance(picture, Yuv420) and picture.i420 is not None
+        assert picture.y.flags.writeable and picture.weights == BT601
+        assert np.abs(picture.bgr_window((0, 0, 64, 48)).astype(int) - bgr.image.astype(int)).mean() < 3.0
+
+
+def test_frames_as_planes_of_other_pixel_formats_come_as_bgr(tmp_path: Path) -> None:
+    frames = list(read_frames(make_png_video(tmp_path / "rgb.mov", frames=2), planes=True))
+
+    assert all(isinstance(frame.image, np.ndarray) for frame in frames)
+    assert marker_is_top_left(frames[0].image)
+
+
+def test_frames_as_planes_of_a_rotated_clip_are_upright(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "phone.mp4", size=(48, 64), rotation=90, frames=2)
+
+    for frame in read_frames(clip, planes=True):
+        assert isinstance(frame.image, Yuv420) and frame.image.shape == (64, 48, 3)
+        assert marker_is_top_left(frame.image.bgr_window((0, 0, 48, 64)))
+
+
 def test_read_pictures_refuses_what_read_frames_refuses(tmp_path: Path) -> None:
     with pytest.raises(InvalidVideo):
         read_pictures(tmp_path / "absent.mp4")

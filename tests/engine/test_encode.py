@@ -4,6 +4,7 @@ is tagged synthetic, and is never left half-written."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from faceswap_nb.engine.encode import (
     synthetic_metadata,
     transcode,
 )
+from faceswap_nb.engine.picture import BT709
 from faceswap_nb.engine.types import Frame, VideoInfo
 from tests.engine.test_decode import frame_times, make_video, marker_is_top_left
 
@@ -134,6 +136,52 @@ def test_odd_sizes_are_padded_to_even_with_a_warning(tmp_path: Path) -> None:
             writer.write(frame)
     assert (probe(out).width, probe(out).height) == (64, 48)
     assert any("63x47" in warning for warning in writer.warnings)
+
+
+def _colorspace(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return int(container.streams.video[0].codec_context.colorspace)
+
+
+def _luma(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="gray").astype(int) for frame in container.decode(video=0)]
+
+
+def test_frames_given_as_planes_are_encoded_as_they_are_in_their_matrix(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", frames=4)  # untagged SD: BT.601
+    out = tmp_path / "out.mp4"
+
+    transcode(clip, out)
+
+    assert _colorspace(out) == 6  # SMPTE 170M, BT.601's matrix
+    for before, after in zip(_luma(clip), _luma(out)):
+        assert np.abs(after - before).mean() < 1.5  # the encoder's loss only
+    for before, after in zip(read_frames(clip), read_frames(out)):
+        assert np.abs(after.image.astype(int) - before.image.astype(int)).mean() < 3.0
+
+
+def test_frames_without_planes_are_written_in_bt709(tmp_path: Path) -> None:
+    out = tmp_path / "gray.mp4"
+    with VideoWriter(out, tiny_info()) as writer:
+        for frame in gray_frames(tiny_info()):
+            writer.write(frame)
+
+    assert _colorspace(out) == 1
+
+
+def test_planes_in_another_matrix_than_the_outputs_are_converted(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", frames=3)  # BT.601 planes
+    info = replace(probe(clip), planes_matrix=BT709)
+    out = tmp_path / "out.mp4"
+
+    with VideoWriter(out, info) as writer:
+        for frame in read_frames(clip, planes=True):
+            writer.write(frame)
+
+    assert _colorspace(out) == 1
+    for before, after in zip(read_frames(clip), read_frames(out)):
+        assert np.abs(after.image.astype(int) - before.image.astype(int)).mean() < 3.0
 
 
 def test_writing_a_frame_of_the_wrong_size_is_refused(tmp_path: Path) -> None:

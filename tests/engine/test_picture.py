@@ -1,4 +1,4 @@
-"""picture: the analysis pass's frames, cropped and shrunk straight from their YUV planes."""
+"""picture: frames cropped and shrunk straight from their YUV planes, and edited in them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from faceswap_nb.engine.picture import (
     BT601,
     BT709,
     Yuv420,
+    bgr_to_yuv_matrix,
     crop,
     grey_thumbnail,
     resized,
@@ -113,3 +114,65 @@ class TestYuvPictures:
         error = np.abs(crop(planes, matrix, (128, 128)).astype(int) - crop(bgr, matrix, (128, 128)).astype(int))
 
         assert error.mean() < 6.0  # 4:2:0 softens colour edges by a pixel; 1 px off: ~16
+
+
+@pytest.fixture
+def editable(astronaut_yuv: Yuv420) -> Yuv420:
+    """A writable copy of the astronaut's planes, as the render pass gets a frame."""
+    planes = (astronaut_yuv.y, astronaut_yuv.u, astronaut_yuv.v)
+    return Yuv420.packed(*planes, astronaut_yuv.weights, astronaut_yuv.full_range)
+
+
+class TestEditingPlanes:
+    def test_the_two_matrices_undo_each_other(self) -> None:
+        for weights in (BT601, BT709):
+            for full_range in (False, True):
+                forward = np.vstack([yuv_to_bgr_matrix(weights, full_range), [0, 0, 0, 1]])
+                backward = np.vstack([bgr_to_yuv_matrix(weights, full_range), [0, 0, 0, 1]])
+                np.testing.assert_allclose(backward @ forward, np.eye(4), atol=1e-5)
+
+    def test_a_packed_copy_is_one_i420_buffer_apart_from_the_decoders(
+        self, astronaut: np.ndarray, astronaut_yuv: Yuv420, editable: Yuv420
+    ) -> None:
+        assert editable.i420 is not None
+        np.testing.assert_array_equal(editable.i420, cv2.cvtColor(astronaut, cv2.COLOR_BGR2YUV_I420))
+        editable.y[:] = 0
+        editable.u[:] = 0
+
+        assert editable.i420[:512].max() == 0 and editable.i420[512:640].max() == 0
+        assert astronaut_yuv.y.max() > 0 and astronaut_yuv.u.max() > 0
+
+    def test_a_window_is_exactly_that_part_of_the_whole_frame(self, astronaut_yuv: Yuv420) -> None:
+        whole = astronaut_yuv.bgr_window((0, 0, 512, 512))
+
+        for box in [(100, 60, 300, 260), (0, 0, 64, 32), (448, 500, 512, 512)]:
+            x0, y0, x1, y1 = box
+            np.testing.assert_array_equal(astronaut_yuv.bgr_window(box), whole[y0:y1, x0:x1])
+
+    def test_a_window_matches_the_bgr_frame(self, astronaut: np.ndarray, astronaut_yuv: Yuv420) -> None:
+        window = astronaut_yuv.bgr_window((100, 60, 300, 260)).astype(int)
+        original = astronaut[60:260, 100:300].astype(int)
+
+        assert np.abs(window - original).mean() < 3.0
+        assert np.abs((window - original).mean((0, 1))).max() < 1.5  # no colour cast
+
+    def test_paste_writes_the_changed_pixels_and_keeps_every_other_one(self, editable: Yuv420) -> None:
+        box = (100, 60, 300, 260)
+        before = (editable.y.copy(), editable.u.copy(), editable.v.copy())
+        image = editable.bgr_window(box)
+        image[50:101, 41:120] = (30, 160, 220)  # odd edges: chroma samples half inside
+        changed = np.zeros(image.shape[:2], np.uint8)
+        changed[50:101, 41:120] = 1
+
+        editable.paste(box, image, changed)
+
+        written = editable.bgr_window(box)[50:101, 41:120].astype(int)
+        assert np.abs(written - (30, 160, 220)).mean() < 2.0
+        luma = np.ones(before[0].shape, bool)
+        luma[110:161, 141:220] = False
+        np.testing.assert_array_equal(editable.y[luma], before[0][luma])
+        chroma = np.ones(before[1].shape, bool)
+        chroma[55:81, 70:110] = False  # every sample with a changed pixel among its 2 × 2
+        for plane, old in ((editable.u, before[1]), (editable.v, before[2])):
+            np.testing.assert_array_equal(plane[chroma], old[chroma])
+            assert (plane[55:81, 70:110] != old[55:81, 70:110]).mean() > 0.9
