@@ -232,7 +232,8 @@ def _draw(
     warp = MeshWarp(points, _with_iris_depth(depth), _drawn_triangles(), region)
     # Where the target's lids are taller than the photo's, its lashes stay thin.
     photo_points = relieved_lids(points, source.points)
-    photo, interior = warp.sample_all((source.image, source.interior), photo_points)
+    image, interior, scale = source.at_width(face_width(points))
+    photo, interior = warp.sample_all((image, interior), photo_points * np.float32(scale))
     in_holes = polygon_mask(points, HOLE_RINGS + source.shut_eyes, region)
     covered = warp.silhouette() & ~in_holes
     skin = covered & ~polygon_mask(points, (RIGHT_EYE_RING, LEFT_EYE_RING), region)

@@ -9,6 +9,7 @@ from skimage import data
 
 from faceswap_nb import NoFaceInSource
 from faceswap_nb.engine import source
+from faceswap_nb.engine.landmarks import face_width
 from faceswap_nb.engine.source import FOLD_BAND, SourceFace, lift_smile_folds
 from faceswap_nb.engine.topology import (
     LEFT_EYE_CORNER,
@@ -56,6 +57,26 @@ class TestSourceFace:
         assert small.photo_scale < 0.5
         # Downscaling the crop does not make the photo's face any smaller.
         assert small.width_in_photo == pytest.approx(grace_source.width_in_photo, rel=0.02)
+
+    def test_a_face_drawn_small_is_sampled_from_a_halving_still_as_wide(self, grace_source: SourceFace) -> None:
+        width = face_width(grace_source.points)
+
+        for drawn, scale in [(2 * width, 1.0), (0.6 * width, 1.0), (0.45 * width, 0.5), (0.2 * width, 0.25)]:
+            image, interior, got = grace_source.at_width(drawn)
+            assert got == scale, f"drawn at {drawn / width:.2f} of the photo's width"
+            assert image.shape[:2] == interior.shape
+            assert abs(image.shape[1] - grace_source.image.shape[1] * scale) <= 1
+
+    def test_a_halving_keeps_the_points_on_their_features(self, grace_source: SourceFace) -> None:
+        def centroid(mask: np.ndarray) -> np.ndarray:
+            ys, xs = np.indices(mask.shape)
+            return np.array([(xs * mask).sum(), (ys * mask).sum()]) / mask.sum()
+
+        full = centroid(grace_source.interior)
+        for drawn in (0.4, 0.2):
+            _, interior, scale = grace_source.at_width(drawn * face_width(grace_source.points))
+            # Off by the usual half-pixel convention, it would miss by 0.25–0.4 px.
+            np.testing.assert_allclose(centroid(interior), full * scale, atol=0.1)
 
     def test_the_interior_fades_from_the_outline_in(self, grace_source: SourceFace) -> None:
         interior, points = grace_source.interior, grace_source.points
