@@ -74,8 +74,10 @@ class Yuv420:
     they share one (``packed``): what the encoder takes without another copy."""
 
     @classmethod
-    def packed(cls, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8],
-               weights: tuple[float, float], full_range: bool) -> Yuv420:
+    def packed(
+        cls, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8],
+        weights: tuple[float, float], full_range: bool,
+    ) -> Yuv420:
         """A writable copy of even-sized planes, laid out as one I420 buffer."""
         height, width = y.shape
         buffer = np.empty((height * 3 // 2, width), np.uint8)
@@ -145,7 +147,7 @@ class Yuv420:
 
 
 Picture = Image | Yuv420
-"""A frame as the analysis pass gets it: BGR, or the decoder's 4:2:0 planes."""
+"""A frame as the swap's passes get it: BGR, or the decoder's 4:2:0 planes."""
 
 
 def crop(picture: Picture, matrix: NDArray[np.float64], size: tuple[int, int]) -> Image:
