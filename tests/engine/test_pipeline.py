@@ -161,6 +161,25 @@ class TestSwapVideo:
         assert calls == sorted(calls)
         assert calls[-1] == pytest.approx(1.0)
 
+    def test_a_phone_video_is_swapped_upright(self, tmp_path: Path) -> None:
+        image = astronaut(SIDE)
+        wide = np.hstack([image, np.full((SIDE, 64, 3), 90, np.uint8)])  # not square: a wrong turn shows
+        upright = [_moved(wide, k) for k in range(4)]
+        video = write_clip(tmp_path / "phone.mp4", upright, rotation=90)
+        assert decode.probe(video).rotation == 90
+        out = tmp_path / "swapped.mp4"
+
+        report = swap_video(video, GRACE_HOPPER, out)
+
+        assert report.frames_swapped == 4
+        ys, xs = np.mgrid[:SIDE, : SIDE + 64]
+        for k, (before, after) in enumerate(zip(upright, _frames(out), strict=True)):
+            assert after.shape == before.shape
+            distance = np.hypot(*(np.array([xs, ys]) - (FACE_CENTRE + STEP * k)[:, None, None]))
+            change = np.abs(after.astype(int) - before.astype(int)).mean(axis=2)
+            assert change[distance < 15].mean() > 8.0, f"frame {k}: face unchanged"
+            assert change[distance > 60].mean() < 4.0, f"frame {k}: background changed"
+
     def test_frames_without_a_face_pass_through(self, tmp_path: Path) -> None:
         image = astronaut(256)
         frames = [np.full_like(image, 128)] * 4 + [image] * 4
