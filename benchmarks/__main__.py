@@ -59,11 +59,13 @@ def _run_section(name: str, out: Path, quick: bool) -> tuple[dict[str, Any], str
     from faceswap_nb.engine import swap_video
 
     if name == "quality":
-        from benchmarks.quality import format_analysis, format_runs, run_quality
+        from benchmarks.quality import format_analysis, format_floor, format_runs, run_quality
+        from faceswap_nb.engine.encode import transcode
         from faceswap_nb.engine.pipeline import analyse_video
 
-        result = run_quality(swap_video, out, quick, analyse=analyse_video)
-        return result, format_runs(result["runs"]) + "\n\n" + format_analysis(result["analysis"])
+        result = run_quality(swap_video, out, quick, analyse=analyse_video, reencode=transcode)
+        sections = (format_runs(result["runs"]), format_analysis(result["analysis"]), format_floor(result["floor"]))
+        return result, "\n\n".join(sections)
     if name == "occlusion":
         from benchmarks.occlusion import format_occlusion, run_occlusion
 

@@ -1,10 +1,11 @@
 """Quality of swapped videos, judged by dlib: identity, expression, pose, light, seams, flicker.
 
 For each clip the original is analysed once (the target face at every sampled frame:
-every frame, up to ``MAX_SAMPLES``), and the engine's own analysis pass is read against
-it (``analysis_figures``). Then each photo is swapped in and the output is streamed
-beside the original, frame by frame, measuring at the sampled frames (identity at
-``IDENTITY_FRAMES`` of them, because an embedding costs ~90 ms).
+every frame, up to ``MAX_SAMPLES``), the engine's own analysis pass is read against it
+(``analysis_figures``), and the judge reads a plain re-encode of it (``floor_figures``).
+Then each photo is swapped in and the output is streamed beside the original, frame by
+frame, measuring at the sampled frames (identity at ``IDENTITY_FRAMES`` of them,
+because an embedding costs ~90 ms).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 AnalyseFn = Callable[[Path], dict[int, list["FaceObservation"]]]
 """The engine's ``analyse_video``: the observations its render pass would get, by frame."""
+ReencodeFn = Callable[[Path, Path], object]
+"""The engine's ``encode.transcode``: the clip decoded and encoded as a swap writes it."""
 
 CLIPS = (
     "retalking_face1.mp4",
@@ -355,6 +358,26 @@ def analysis_figures(clip: ClipAnalysis, observations: dict[int, list[FaceObserv
     }
 
 
+FLOOR_FIGURES = ("mouth_r", "mouth_mad", "eye_r", "pose_mad_deg", "lighting_r", "seam_ratio", "temporal_ratio")
+
+
+def floor_figures(clip: ClipAnalysis, reencode: ReencodeFn, judge: Judge, out_dir: Path) -> dict[str, Any]:
+    """The judge's figures for the clip re-encoded as a swap encodes it, with no face
+    changed: what the judge's own noise leaves of each target on this clip.
+
+    dlib's landmarks move with the encoder's noise alone. A swap cannot score better
+    than this by more than chance; where the floor misses a target (mouth r on a clip of
+    small faces behind a microphone), that target cannot be met there.
+    """
+    output = out_dir / "floor" / f"{clip.path.stem}.mp4"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    reencode(clip.path, output)
+    unjudged = replace(clip, identity=[])  # nobody was swapped in: identity means nothing
+    series = measure_run(unjudged, output, np.zeros(128, np.float32), judge, ContactSheet("", (), ()))
+    figures = run_figures(series)
+    return {"clip": clip.path.stem, **{name: figures[name] for name in FLOOR_FIGURES}}
+
+
 def plan(quick: bool) -> list[tuple[str, tuple[str, ...]]]:
     """Clips and the photos swapped into each: all three, or one per clip in quick mode."""
     if quick:
@@ -363,22 +386,26 @@ def plan(quick: bool) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def run_quality(
-    swap: SwapFn, out_dir: Path, quick: bool = False, analyse: AnalyseFn | None = None
+    swap: SwapFn, out_dir: Path, quick: bool = False, analyse: AnalyseFn | None = None,
+    reencode: ReencodeFn | None = None,
 ) -> dict[str, Any]:
     """Every clip × photo run of ``plan``: per-run figures and per-target verdicts; with
-    ``analyse``, also each clip's ``analysis_figures``."""
+    ``analyse``, also each clip's ``analysis_figures``, and with ``reencode`` its
+    ``floor_figures``."""
     judge = Judge()
-    runs, analysis = [], []
+    runs, analysis, floor = [], [], []
     for clip_name, photos in plan(quick):
         clip = analyse_clip(testdata_file("videos", clip_name), judge)
         if analyse is not None:
             analysis.append(analysis_figures(clip, analyse(clip.path)))
+        if reencode is not None:
+            floor.append(floor_figures(clip, reencode, judge, out_dir))
         for photo_name in photos:
             try:
                 runs.append(run_pair(swap, clip, testdata_file("images", photo_name), judge, out_dir))
             except Exception as error:  # noqa: BLE001 - one failing run must not hide the others' figures
                 runs.append({"clip": clip.path.stem, "photo": Path(photo_name).stem, "error": repr(error)})
-    return {"runs": runs, "analysis": analysis, "targets": verdicts(TARGETS, runs)}
+    return {"runs": runs, "analysis": analysis, "floor": floor, "targets": verdicts(TARGETS, runs)}
 
 
 _COLUMNS = (
@@ -423,4 +450,23 @@ def format_analysis(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         r = row["analysis_eye_r"]
         lines.append(f"  {row['clip']:32} {'-' if r is None else f'{r:.2f}':>5}   ({row['analysed_frames']} frames)")
+    return "\n".join(lines)
+
+
+def format_floor(rows: list[dict[str, Any]]) -> str:
+    """One line per clip: the judge on a plain re-encode (``floor_figures``), in the runs'
+    columns; a figure that misses its target even there is marked with ``!``."""
+    targets = {target.figure: target for target in TARGETS}
+    columns = [column for column in _COLUMNS if column[0] in FLOOR_FIGURES]
+    lines = [
+        "the judge on each clip re-encoded with no face changed (its floor):",
+        f"  {'clip':38}" + "".join(f"{label:>9}" for _, label, _ in columns),
+    ]
+    for row in rows:
+        cells = []
+        for figure, _, fmt in columns:
+            value = row.get(figure)
+            failed = targets[figure].passes(value) is False
+            cells.append(f"{('-' if value is None else fmt.format(value)) + ('!' if failed else ' '):>9}")
+        lines.append(f"  {row['clip']:38}" + "".join(cells))
     return "\n".join(lines)

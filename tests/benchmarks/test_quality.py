@@ -1,4 +1,5 @@
-"""The quality benchmark's reading of the engine's own analysis, on synthetic faces."""
+"""The quality benchmark's reading of the engine's own analysis, and its floor (the judge
+on a plain re-encode), on synthetic faces."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchmarks.evaluate import Face
-from benchmarks.quality import ClipAnalysis, analysis_figures, format_analysis
+from benchmarks.quality import (
+    FLOOR_FIGURES,
+    ClipAnalysis,
+    analysis_figures,
+    floor_figures,
+    format_analysis,
+    format_floor,
+)
+from faceswap_nb.engine.encode import transcode
 from faceswap_nb.engine.topology import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceswap_nb.engine.types import FaceObservation
+from tests.media import write_clip
 
 BOX = (50.0, 50.0, 150.0, 150.0)
 
@@ -87,3 +98,70 @@ def test_the_report_gives_each_clip_its_figure_and_frame_count() -> None:
     text = format_analysis([{"clip": "glasses", "analysed_frames": 182, "analysis_eye_r": 0.4812}])
 
     assert "glasses" in text and "0.48" in text and "182 frames" in text
+
+
+# --- the judge's floor: a plain re-encode of the clip ---------------------------------------
+
+MOUTH_HEIGHTS = [4, 10, 16, 8, 2, 12, 18, 6, 14, 4, 10, 16, 8, 2, 12, 18, 6, 14]
+
+
+class BarJudge:
+    """Stands in for dlib on frames whose only "mouth" is a white bar: its height is the
+    inner-lip gap of an otherwise fixed 68-point face 100 px wide. Never embeds."""
+
+    def faces(self, image: np.ndarray) -> list[Face]:
+        rows = np.flatnonzero((image[..., 1] > 200).any(axis=1))
+        gap = float(np.ptp(rows) + 1) if len(rows) else 0.0
+        points = judged_face(4.5).points.copy()
+        points[0], points[16] = (50.0, 120.0), (150.0, 120.0)
+        points[30], points[8] = (100.0, 100.0), (100.0, 150.0)
+        points[48], points[54] = (80.0, 130.0), (120.0, 130.0)
+        for top, bottom in ((61, 67), (62, 66), (63, 65)):
+            points[top], points[bottom] = (100.0, 130.0 - gap / 2), (100.0, 130.0 + gap / 2)
+        return [Face(BOX, points)]
+
+    def embedding(self, image: np.ndarray, face: Face) -> np.ndarray:
+        raise AssertionError("the floor must not judge identity: nobody was swapped in")
+
+
+def bar_frames(heights: list[int]) -> list[np.ndarray]:
+    frames = []
+    for height in heights:
+        frame = np.full((200, 200, 3), 90, np.uint8)
+        frame[100 - height // 2 : 100 - height // 2 + height, 80:120] = 255
+        frames.append(frame)
+    return frames
+
+
+def bar_clip(tmp_path: Path) -> ClipAnalysis:
+    path = write_clip(tmp_path / "bars.mp4", bar_frames(MOUTH_HEIGHTS))
+    judge = BarJudge()
+    faces = {index: judge.faces(frame)[0] for index, frame in enumerate(bar_frames(MOUTH_HEIGHTS)) if index}
+    return ClipAnalysis(path, len(MOUTH_HEIGHTS), sorted(faces), faces, sorted(faces)[:5])
+
+
+def test_the_floor_judges_a_plain_re_encode_of_the_clip(tmp_path: Path) -> None:
+    floor = floor_figures(bar_clip(tmp_path), transcode, BarJudge(), tmp_path)  # type: ignore[arg-type]
+
+    assert floor["clip"] == "bars"
+    assert floor["mouth_r"] > 0.99 and floor["mouth_mad"] < 0.01
+    assert floor["pose_mad_deg"] == pytest.approx(0.0, abs=1e-6)
+    assert set(floor) == {"clip", *FLOOR_FIGURES}  # no identity figures
+
+
+def test_the_floor_shows_what_the_re_encode_loses(tmp_path: Path) -> None:
+    def mouths_inverted(video: Path, out: Path) -> None:
+        write_clip(out, bar_frames([20 - height for height in MOUTH_HEIGHTS]))
+
+    floor = floor_figures(bar_clip(tmp_path), mouths_inverted, BarJudge(), tmp_path)  # type: ignore[arg-type]
+
+    assert floor["mouth_r"] < -0.99
+
+
+def test_the_floor_report_marks_a_figure_that_misses_its_target_even_there() -> None:
+    row = {"clip": "hamilton", "mouth_r": 0.873, "mouth_mad": 0.025, "eye_r": 0.875, "pose_mad_deg": 1.96,
+           "lighting_r": None, "seam_ratio": 1.0, "temporal_ratio": 0.98}
+
+    line = format_floor([row]).splitlines()[2]
+
+    assert "hamilton" in line and "0.87!" in line and "0.88 " in line and "2.0 " in line
