@@ -37,6 +37,7 @@ _NOT_VIDEO_FORMATS = frozenset({"image2", "image2pipe", "tty", "bin", "xbin", "a
 
 _AVCOL_SPC_UNSPECIFIED = 2
 _AVCOL_SPC_BT601 = frozenset({5, 6})  # BT470BG, SMPTE170M
+_AVCOL_SPC_BT709 = 1
 _AVCOL_RANGE_JPEG = 2
 # 8-bit 4:2:0 formats the analysis pass reads plane by plane → whether full range.
 _YUV420_FULL_RANGE = {"yuv420p": False, "yuvj420p": True}
@@ -309,7 +310,9 @@ def _planes_matrix(frame: av.VideoFrame) -> tuple[float, float] | None:
     """``VideoInfo.planes_matrix`` for a video whose frames are like ``frame``."""
     limited = frame.format.name == "yuv420p" and frame.color_range != _AVCOL_RANGE_JPEG
     even = frame.width % 2 == 0 and frame.height % 2 == 0
-    return _weights(frame) if limited and even else None
+    # Other matrices (BT.2020, FCC, …) are converted by FFmpeg, which knows them.
+    known = frame.colorspace in _AVCOL_SPC_BT601 | {_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED}
+    return _weights(frame) if limited and even and known else None
 
 
 def _weights(frame: av.VideoFrame) -> tuple[float, float]:

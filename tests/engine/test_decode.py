@@ -25,7 +25,7 @@ from faceswap_nb.engine.decode import (
     read_image,
     read_pictures,
 )
-from faceswap_nb.engine.picture import BT601, Yuv420, resized
+from faceswap_nb.engine.picture import BT601, BT709, Yuv420, resized
 
 # --- synthetic media --------------------------------------------------------------------
 
@@ -51,12 +51,14 @@ def make_video(
     rotation: int = 0,
     audio: str | None = None,
     faststart: bool = False,
+    colorspace: int | None = None,
 ) -> Path:
     """Write a small H.264 clip of upright ``size`` (width, height) pictures.
 
     ``rotation`` is the clockwise turn a player must apply: the stored pictures are turned
     the other way so the displayed video is upright. ``audio`` is an audio codec ("aac",
     "pcm_s16le") for a 440 Hz tone as long as the video. The container follows the suffix.
+    ``colorspace`` tags the YUV matrix (FFmpeg's AVColorSpace: 1 BT.709, 9 BT.2020).
     """
     width, height = size
     options = {"movflags": "+faststart"} if faststart else {}
@@ -68,6 +70,8 @@ def make_video(
             stream.time_base = stream.codec_context.time_base = time_base
         if rotation:
             stream.set_display_rotation(-rotation)  # PyAV counts counter-clockwise
+        if colorspace is not None:
+            stream.codec_context.colorspace = colorspace
         sound = _add_audio_stream(container, audio) if audio else None
         ticks = _ticks(rate, stream)
         timestamps = pts if pts is not None else [i * ticks for i in range(frames)]
@@ -331,7 +335,10 @@ def test_pictures_of_other_pixel_formats_come_as_bgr(tmp_path: Path) -> None:
 
 def test_probe_says_whose_planes_the_swap_can_edit_and_in_which_matrix(tmp_path: Path) -> None:
     assert probe(make_video(tmp_path / "clip.mp4", frames=2)).planes_matrix == BT601  # untagged SD
+    assert probe(make_video(tmp_path / "hd.mp4", frames=2, colorspace=1)).planes_matrix == BT709
     assert probe(make_png_video(tmp_path / "rgb.mov", frames=2)).planes_matrix is None
+    # BT.2020 is neither: such frames go through FFmpeg's own conversion.
+    assert probe(make_video(tmp_path / "uhd.mp4", frames=2, colorspace=9)).planes_matrix is None
 
 
 def test_frames_as_planes_are_writable_copies_that_look_like_the_bgr_frames(tmp_path: Path) -> None:
