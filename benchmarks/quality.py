@@ -423,22 +423,22 @@ _COLUMNS = (
 )
 
 
+def _cell(figure: str, value: float | None, fmt: str) -> str:
+    """``value`` in a table column, marked with ``!`` when it misses its target."""
+    target = next((target for target in TARGETS if target.figure == figure), None)
+    failed = target is not None and target.passes(value) is False
+    return f"{('-' if value is None else fmt.format(value)) + ('!' if failed else ' '):>9}"
+
+
 def format_runs(runs: list[dict[str, Any]]) -> str:
     """A compact table, one line per run; a failed target is marked with ``!``."""
-    targets = {target.figure: target for target in TARGETS}
     lines = [f"{'clip <- photo':40}" + "".join(f"{label:>9}" for _, label, _ in _COLUMNS)]
     for run in runs:
         name = f"{run['clip'][:22]} <- {run['photo'][:14]}"
         if "error" in run:
             lines.append(f"{name:40} ERROR {run['error'][:80]}")
             continue
-        cells = []
-        for figure, _, fmt in _COLUMNS:
-            value = run.get(figure)
-            text = "-" if value is None else fmt.format(value)
-            failed = figure in targets and targets[figure].passes(value) is False
-            cells.append(f"{text + ('!' if failed else ' '):>9}")
-        lines.append(f"{name:40}" + "".join(cells))
+        lines.append(f"{name:40}" + "".join(_cell(figure, run.get(figure), fmt) for figure, _, fmt in _COLUMNS))
     for run in runs:
         lines.extend(f"  {run['clip']} <- {run['photo']}: {note}" for note in run.get("notes", []))
     return "\n".join(lines)
@@ -456,17 +456,11 @@ def format_analysis(rows: list[dict[str, Any]]) -> str:
 def format_floor(rows: list[dict[str, Any]]) -> str:
     """One line per clip: the judge on a plain re-encode (``floor_figures``), in the runs'
     columns; a figure that misses its target even there is marked with ``!``."""
-    targets = {target.figure: target for target in TARGETS}
     columns = [column for column in _COLUMNS if column[0] in FLOOR_FIGURES]
     lines = [
         "the judge on each clip re-encoded with no face changed (its floor):",
         f"  {'clip':38}" + "".join(f"{label:>9}" for _, label, _ in columns),
     ]
     for row in rows:
-        cells = []
-        for figure, _, fmt in columns:
-            value = row.get(figure)
-            failed = targets[figure].passes(value) is False
-            cells.append(f"{('-' if value is None else fmt.format(value)) + ('!' if failed else ' '):>9}")
-        lines.append(f"  {row['clip']:38}" + "".join(cells))
+        lines.append(f"  {row['clip']:38}" + "".join(_cell(figure, row.get(figure), fmt) for figure, _, fmt in columns))
     return "\n".join(lines)
