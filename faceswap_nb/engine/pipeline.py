@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def _rendered(
     if config.shape_strength > 0:
         shape = ShapeTransfer(source.points, source.depth, strength=config.shape_strength)
     looked_at: set[int] = set()  # tracks whose glasses were looked for, on their first frame
-    canvas = _BgrCanvas()
+    canvas = _BgrCanvas(timings)
     frames = decode.read_frames(video, config.limits, info, planes=True)
     for frame in prefetched(frames, name="faceswap-decode"):
         faces = faces_by_frame.get(frame.index, [])
@@ -124,18 +125,15 @@ def _rendered(
         read = drawn + [_glasses_region(face, frame.image.shape) for face in glasses_due]
         if occlusion is not None:
             read += [hand_search_region(region, frame.image.shape) for region in drawn if region is not None]
-        with timings.stage("convert"):
-            image = canvas.open(frame.image, read, drawn)
-        for face in glasses_due:
-            looked_at.add(face.track_id)
-            if _wears_glasses(image, face) and TARGET_GLASSES not in report.warnings:
-                report.warnings.append(TARGET_GLASSES)
-        swapped = [
-            render_face(image, face, source, config.light_scale, timings, occlusion, shape)
-            for face in faces
-        ]
-        with timings.stage("convert"):
-            canvas.close()
+        with canvas.editing(frame.image, read, drawn) as image:
+            for face in glasses_due:
+                looked_at.add(face.track_id)
+                if _wears_glasses(image, face) and TARGET_GLASSES not in report.warnings:
+                    report.warnings.append(TARGET_GLASSES)
+            swapped = [
+                render_face(image, face, source, config.light_scale, timings, occlusion, shape)
+                for face in faces
+            ]
         report.frames += 1
         report.frames_swapped += any(swapped)
         yield frame
@@ -147,34 +145,35 @@ class _BgrCanvas:
     back into the planes. Elsewhere the canvas holds stale pixels from earlier frames.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, timings: Timings) -> None:
+        self._timings = timings
         self._image: Image | None = None
-        self._open: tuple[Yuv420, tuple[int, int, int, int], Image] | None = None
 
-    def open(self, picture: Picture, read: list[Region | None], drawn: list[Region | None]) -> Image:
+    @contextmanager
+    def editing(self, picture: Picture, read: list[Region | None], drawn: list[Region | None]) -> Iterator[Image]:
         """A BGR image of ``picture`` that is right in the ``read`` regions (``picture``
-        itself when it is BGR); ``close`` keeps what changes in the ``drawn`` ones."""
-        if isinstance(picture, np.ndarray):
-            return picture
+        itself when it is BGR); what changes in it within the ``drawn`` ones goes back
+        into the planes when the block ends."""
+        window, box = _even_box(read, picture.shape), _even_box(drawn, picture.shape)
+        if isinstance(picture, np.ndarray) or window is None or box is None:
+            yield picture if isinstance(picture, np.ndarray) else self._canvas(picture)
+            return
+        image = self._canvas(picture)
+        x0, y0, x1, y1 = window
+        with self._timings.stage("convert"):
+            image[y0:y1, x0:x1] = picture.bgr_window(window)
+        x0, y0, x1, y1 = box
+        before = image[y0:y1, x0:x1].copy()
+        yield image
+        with self._timings.stage("convert"):
+            after = image[y0:y1, x0:x1]
+            changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))  # > 0 where any differs
+            picture.paste(box, after, changed)
+
+    def _canvas(self, picture: Yuv420) -> Image:
         if self._image is None or self._image.shape != picture.shape:
             self._image = np.empty(picture.shape, np.uint8)
-        window, box = _even_box(read, picture.shape), _even_box(drawn, picture.shape)
-        if window is not None and box is not None:
-            x0, y0, x1, y1 = window
-            self._image[y0:y1, x0:x1] = picture.bgr_window(window)
-            x0, y0, x1, y1 = box
-            self._open = (picture, box, self._image[y0:y1, x0:x1].copy())
         return self._image
-
-    def close(self) -> None:
-        """Write what the render changed back into the planes of the last ``open``."""
-        if self._open is None or self._image is None:
-            return
-        picture, (x0, y0, x1, y1), before = self._open
-        after = self._image[y0:y1, x0:x1]
-        changed = cv2.transform(cv2.absdiff(after, before), np.ones((1, 3), np.float32))  # > 0 where any differs
-        picture.paste((x0, y0, x1, y1), after, changed)
-        self._open = None
 
 
 def _even_box(regions: list[Region | None], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
