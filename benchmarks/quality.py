@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,9 +176,11 @@ class Measurements:
 
 
 def measure_run(
-    clip: ClipAnalysis, output: Path, source: NDArray[np.float32], judge: Judge, sheet: ContactSheet
+    clip: ClipAnalysis, output: Path, source: NDArray[np.float32] | None, judge: Judge,
+    sheet: ContactSheet | None = None,
 ) -> Measurements:
-    """Stream the original and the output side by side and measure the sampled frames."""
+    """Stream the original and the output side by side and measure the sampled frames;
+    identity only with a ``source`` embedding, tiles only for a ``sheet``."""
     series = Measurements()
     previous: tuple[Image, Image] | None = None
     for index, original, result in paired_frames(clip.path, output):
@@ -189,7 +191,7 @@ def measure_run(
                 input_change = box_change(previous[0], original, face.box)
                 series.change.append((input_change, box_change(previous[1], result, face.box)))
             _measure_frame(series, clip, index, (original, result), source, judge)
-            if sheet.wants(index):
+            if sheet is not None and sheet.wants(index):
                 sheet.add(index, (original, result), face.box)
         previous = (original, result)
     return series
@@ -200,7 +202,7 @@ def _measure_frame(
     clip: ClipAnalysis,
     index: int,
     pair: tuple[Image, Image],
-    source: NDArray[np.float32],
+    source: NDArray[np.float32] | None,
     judge: Judge,
 ) -> None:
     """Add one sampled frame's measurements; expression needs the swapped face found."""
@@ -209,7 +211,7 @@ def _measure_frame(
     series.lighting.append(lighting_correlation(original, result, face.points))
     series.seam.append(seam_ratio(original, result, face.points))
     swapped = match(judge.faces(result), face.box)
-    if index in clip.identity:
+    if source is not None and index in clip.identity:
         if swapped is None:
             series.identity_missed += 1
         else:
@@ -372,9 +374,8 @@ def floor_figures(clip: ClipAnalysis, reencode: ReencodeFn, judge: Judge, out_di
     output = out_dir / "floor" / f"{clip.path.stem}.mp4"
     output.parent.mkdir(parents=True, exist_ok=True)
     reencode(clip.path, output)
-    unjudged = replace(clip, identity=[])  # nobody was swapped in: identity means nothing
-    series = measure_run(unjudged, output, np.zeros(128, np.float32), judge, ContactSheet("", (), ()))
-    figures = run_figures(series)
+    # Nobody was swapped in: identity means nothing.
+    figures = run_figures(measure_run(clip, output, None, judge))
     return {"clip": clip.path.stem, **{name: figures[name] for name in FLOOR_FIGURES}}
 
 
